@@ -1,0 +1,14 @@
+export type { MatrixInput, MatrixBatch } from './matrix-input.js';
+export { readMatrices } from './matrix-input.js';
+export { checkIntrinsics, invertIntrinsics, scaleIntrinsics } from './camera.js';
+export type { IntrinsicsScaling } from './camera.js';
+export { checkPoses, relativePose } from './pose.js';
+export { DEPTH_PRESETS, checkDepthRange, inverseDepthCandidates, inverseDepthCandidatesData } from './depth-candidates.js';
+export type { DepthRange } from './depth-candidates.js';
+export {
+  MIN_PROJECTED_DEPTH,
+  planeSweepCoordinates,
+  planeSweepCoordinatesFromProjection,
+  planeSweepProjection,
+} from './plane-sweep.js';
+export type { PairIntrinsics, PlaneSweepProjection } from './plane-sweep.js';
