@@ -1,0 +1,86 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { expect } from 'vitest';
+
+/**
+ * Central finite differences of `sum(f(x) * weights)` w.r.t. every element of `x`, in float64 on the
+ * host (f still runs in float32 on the active backend, so use steps around 1e-2..1e-3).
+ * @returns the numerical gradient, same length as `x`
+ */
+export async function finiteDifferenceGradient(
+  f: (x: tf.Tensor) => tf.Tensor,
+  x: tf.Tensor,
+  weights: tf.Tensor,
+  step = 1e-2,
+  indices?: number[],
+): Promise<Float64Array> {
+  const base = Float64Array.from((await x.data()) as Float32Array);
+  const w = (await weights.data()) as Float32Array;
+  const out = new Float64Array(base.length);
+  const evalAt = async (values: Float64Array): Promise<number> => {
+    const xt = tf.tensor(Float32Array.from(values), x.shape);
+    const y = f(xt);
+    const v = (await y.data()) as Float32Array;
+    tf.dispose([xt, y]);
+    let s = 0;
+    for (let i = 0; i < v.length; i++) s += v[i] * w[i];
+    return s;
+  };
+  for (const i of indices ?? base.keys()) {
+    const orig = base[i];
+    base[i] = orig + step;
+    const plus = await evalAt(base);
+    base[i] = orig - step;
+    const minus = await evalAt(base);
+    base[i] = orig;
+    out[i] = (plus - minus) / (2 * step);
+  }
+  return out;
+}
+
+/** Asserts `|a - b| <= atol + rtol * |b|` element-wise, reporting the worst element. */
+export function expectClose(
+  actual: ArrayLike<number>,
+  expected: ArrayLike<number>,
+  { atol = 1e-5, rtol = 0 }: { atol?: number; rtol?: number } = {},
+): void {
+  expect(actual.length).toBe(expected.length);
+  let worst = -1;
+  let worstExcess = 0;
+  for (let i = 0; i < actual.length; i++) {
+    const excess = Math.abs(actual[i] - expected[i]) - (atol + rtol * Math.abs(expected[i]));
+    if (!(excess <= worstExcess)) {
+      worstExcess = Number.isNaN(excess) ? Number.POSITIVE_INFINITY : excess;
+      worst = i;
+    }
+  }
+  if (worst >= 0) {
+    expect.fail(
+      `element ${worst}: ${actual[worst]} vs ${expected[worst]} (|diff| ${Math.abs(actual[worst] - expected[worst])}, atol ${atol}, rtol ${rtol})`,
+    );
+  }
+}
+
+/** Runs `fn` and asserts it leaves the number of live tensors unchanged. */
+export async function expectNoLeaks<T>(fn: () => T | Promise<T>): Promise<T> {
+  const before = tf.memory().numTensors;
+  const result = await fn();
+  expect(tf.memory().numTensors - before, 'tensors leaked').toBe(0);
+  return result;
+}
+
+/** A seeded float32 tensor with values uniform in [lo, hi) (tfjs's random ops are seedable too, but this is backend-independent). */
+export function seededUniform(shape: number[], seed: number, lo = -1, hi = 1): tf.Tensor {
+  let s = seed >>> 0 || 1;
+  const n = shape.reduce((a, b) => a * b, 1);
+  const v = new Float32Array(n);
+  for (let i = 0; i < n; i++) {
+    // xorshift32
+    s ^= s << 13;
+    s >>>= 0;
+    s ^= s >>> 17;
+    s ^= s << 5;
+    s >>>= 0;
+    v[i] = lo + ((s >>> 8) / 16777216) * (hi - lo);
+  }
+  return tf.tensor(v, shape);
+}
