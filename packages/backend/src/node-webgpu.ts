@@ -60,7 +60,10 @@ async function install(options: NodeWebGPUOptions): Promise<NodeWebGPUResult> {
     const moduleName = 'webgpu';
     dawn = (await import(/* @vite-ignore */ moduleName)) as typeof dawn;
   } catch (err) {
-    return { available: false, reason: `the 'webgpu' package (Dawn for Node) could not be loaded: ${String(err)}` };
+    return {
+      available: false,
+      reason: `the 'webgpu' package (Dawn for Node) could not be loaded: ${String(err)}`,
+    };
   }
   Object.assign(globalThis, dawn.globals);
   const gpu = dawn.create(options.dawnOptions ?? ['backend=vulkan']);

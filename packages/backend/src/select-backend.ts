@@ -25,7 +25,9 @@ async function register(name: BackendName): Promise<boolean> {
     case 'tensorflow':
       // tfjs-node downloads libtensorflow at install time and fails offline; it is optional everywhere.
       if (!isNode) return false;
-      return (await importOptional('@tensorflow/tfjs-node-gpu')) || (await importOptional('@tensorflow/tfjs-node'));
+      return (
+        (await importOptional('@tensorflow/tfjs-node-gpu')) || (await importOptional('@tensorflow/tfjs-node'))
+      );
     case 'webgpu':
       if (isNode && !(await initNodeWebGPU()).available) return false;
       return importOptional('@tensorflow/tfjs-backend-webgpu');
@@ -42,7 +44,9 @@ async function register(name: BackendName): Promise<boolean> {
  * Activates the first backend of `order` that registers and initialises, and returns its name.
  * `tf.setBackend` can resolve false (e.g. WebGPU without an adapter), so each is checked in turn.
  */
-export async function selectBackend(order: readonly BackendName[] = DEFAULT_BACKEND_ORDER): Promise<BackendName> {
+export async function selectBackend(
+  order: readonly BackendName[] = DEFAULT_BACKEND_ORDER,
+): Promise<BackendName> {
   const tried: string[] = [];
   for (const name of order) {
     if (!(await register(name)) || !tf.findBackendFactory(name)) {

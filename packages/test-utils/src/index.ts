@@ -1,4 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
+// tfjs-core alone registers no stock gradients (the @tensorflow/tfjs bundle does); tests need them.
+import '@tensorflow/tfjs-core/dist/register_all_gradients';
 import { expect } from 'vitest';
 
 /**
@@ -60,11 +62,26 @@ export function expectClose(
   }
 }
 
-/** Runs `fn` and asserts it leaves the number of live tensors unchanged. */
+function countTensors(value: unknown, seen = new Set<unknown>()): number {
+  if (value instanceof tf.Tensor) {
+    if (seen.has(value)) return 0;
+    seen.add(value);
+    return 1;
+  }
+  if (Array.isArray(value)) return value.reduce((n: number, v) => n + countTensors(v, seen), 0);
+  if (value && typeof value === 'object')
+    return Object.values(value).reduce((n: number, v) => n + countTensors(v, seen), 0);
+  return 0;
+}
+
+/**
+ * Runs `fn` and asserts that the only tensors it leaves alive are the ones it returns (a tensor, or
+ * tensors inside an array or object).
+ */
 export async function expectNoLeaks<T>(fn: () => T | Promise<T>): Promise<T> {
   const before = tf.memory().numTensors;
   const result = await fn();
-  expect(tf.memory().numTensors - before, 'tensors leaked').toBe(0);
+  expect(tf.memory().numTensors - before - countTensors(result), 'tensors leaked').toBe(0);
   return result;
 }
 
