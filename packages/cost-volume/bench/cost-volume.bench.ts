@@ -1,0 +1,180 @@
+/**
+ * `pnpm --filter @cvm/cost-volume bench [--json] [--runs N] [--backends cpu,webgpu] [--skip-composite]`
+ *
+ * The paper's size: 2 views, each once as reference, C = 128, 56×72 features (448×576 / 8), L = 128
+ * over the indoor range 0.5–10 m, a handheld baseline (15 cm, 3° yaw). Times forward and
+ * forward+backward (median of N runs after a warm-up) and tf's peak extra memory, for the fused kernels
+ * and the chunked composite, on cpu and on webgpu (SwiftShader in Node). When Debian's python3-torch is
+ * present, the references' PyTorch formulation is timed in the same run (2 threads) for the ratio.
+ */
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { initNodeWebGPU } from '@cvm/backend';
+import { costVolume } from '@cvm/cost-volume';
+import { DEPTH_PRESETS, inverseDepthCandidates } from '@cvm/geometry';
+// The union package registers the cpu backend and every stock gradient (tfjs-core alone has none).
+import '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
+
+const args = process.argv.slice(2);
+const flag = (name: string) => args.includes(`--${name}`);
+const option = (name: string, fallback: string) => {
+  const i = args.indexOf(`--${name}`);
+  return i >= 0 && args[i + 1] ? args[i + 1] : fallback;
+};
+const runs = Number(option('runs', '5'));
+const backends = option('backends', 'cpu,webgpu').split(',');
+const json = flag('json');
+const log = (...m: unknown[]) => {
+  if (!json) console.log(...m);
+};
+
+const C = 128;
+const H = 56;
+const W = 72;
+const L = DEPTH_PRESETS.indoor.count;
+const fx = (518.8 / 8) * ((W * 8) / 640);
+const K = [
+  [fx, 0, (W - 1) / 2],
+  [0, fx, (H - 1) / 2],
+  [0, 0, 1],
+];
+const yaw = 0.05;
+/** c2w of view 1 relative to view 0 (view 0 at the origin): T_1<-0 = inv(c2w_1), T_0<-1 = c2w_1. */
+const c2w1 = [
+  [Math.cos(yaw), 0, Math.sin(yaw), 0.15],
+  [0, 1, 0, 0.02],
+  [-Math.sin(yaw), 0, Math.cos(yaw), 0.03],
+  [0, 0, 0, 1],
+];
+function invertRigid(m: number[][]): number[][] {
+  const r = [0, 1, 2].map((i) => [0, 1, 2].map((j) => m[j][i]));
+  const t = [0, 1, 2].map((i) => -(r[i][0] * m[0][3] + r[i][1] * m[1][3] + r[i][2] * m[2][3]));
+  return [[...r[0], t[0]], [...r[1], t[1]], [...r[2], t[2]], [0, 0, 0, 1]];
+}
+const poses = [invertRigid(c2w1), c2w1];
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)];
+}
+
+async function timeRuns(fn: () => Promise<void>): Promise<number> {
+  await fn();
+  const times: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    const t0 = performance.now();
+    await fn();
+    times.push((performance.now() - t0) / 1000);
+  }
+  return median(times);
+}
+
+interface Row {
+  backend: string;
+  implementation: 'fused' | 'composite';
+  forwardSeconds: number;
+  forwardBackwardSeconds: number;
+  peakExtraForwardMiB: number;
+  peakExtraForwardBackwardMiB: number;
+}
+
+async function benchOne(backend: string, implementation: 'fused' | 'composite'): Promise<Row> {
+  const features = [tf.randomNormal([1, H, W, C], 0, 1, 'float32', 1), tf.randomNormal([1, H, W, C], 0, 1, 'float32', 2)];
+  const dy = [tf.randomNormal([1, H, W, L], 0, 1, 'float32', 3), tf.randomNormal([1, H, W, L], 0, 1, 'float32', 4)];
+  const inverseDepths = inverseDepthCandidates(DEPTH_PRESETS.indoor.near, DEPTH_PRESETS.indoor.far, L);
+  const volumes = (f0: tf.Tensor, f1: tf.Tensor) => [
+    costVolume(f0, [f1], { intrinsics: K, poses: [poses[0]], inverseDepths, implementation }),
+    costVolume(f1, [f0], { intrinsics: K, poses: [poses[1]], inverseDepths, implementation }),
+  ];
+  const forward = async () => {
+    const out = volumes(features[0], features[1]);
+    await Promise.all(out.map((t) => t.data()));
+    tf.dispose(out);
+  };
+  const loss = (f0: tf.Tensor, f1: tf.Tensor) => {
+    const [v0, v1] = volumes(f0, f1);
+    return tf.add(tf.sum(tf.mul(v0, dy[0])), tf.sum(tf.mul(v1, dy[1])));
+  };
+  const gradFn = tf.grads(loss);
+  const forwardBackward = async () => {
+    const grads = gradFn(features);
+    await Promise.all(grads.map((t) => t.data()));
+    tf.dispose(grads);
+  };
+  const forwardSeconds = await timeRuns(forward);
+  const forwardBackwardSeconds = await timeRuns(forwardBackward);
+  const peak = async (fn: () => Promise<void>) => {
+    const before = tf.memory().numBytes;
+    const info = await tf.profile(fn);
+    return (info.peakBytes - before) / 2 ** 20;
+  };
+  const row: Row = {
+    backend,
+    implementation,
+    forwardSeconds,
+    forwardBackwardSeconds,
+    peakExtraForwardMiB: await peak(forward),
+    peakExtraForwardBackwardMiB: await peak(forwardBackward),
+  };
+  tf.dispose([...features, ...dy, inverseDepths]);
+  return row;
+}
+
+function torchReference(): { forwardSeconds: number; forwardBackwardSeconds: number; torch: string } | null {
+  const python = '/usr/bin/python3';
+  if (!existsSync(python)) return null;
+  const script = join(dirname(fileURLToPath(import.meta.url)), 'torch_reference.py');
+  const r = spawnSync(python, [script, '--runs', String(runs), '--threads', '2'], { encoding: 'utf8' });
+  if (r.status !== 0) {
+    log(`(PyTorch reference skipped: ${r.stderr.trim().split('\n').pop()})`);
+    return null;
+  }
+  return JSON.parse(r.stdout.trim().split('\n').pop()!);
+}
+
+async function main() {
+  const rows: Row[] = [];
+  for (const backend of backends) {
+    if (backend === 'webgpu') {
+      const gpu = await initNodeWebGPU();
+      if (!gpu.available) {
+        log(`webgpu: skipped (${gpu.reason})`);
+        continue;
+      }
+      await import('@tensorflow/tfjs-backend-webgpu');
+    }
+    if (!(await tf.setBackend(backend))) {
+      log(`${backend}: could not be initialised`);
+      continue;
+    }
+    for (const impl of flag('skip-composite') ? (['fused'] as const) : (['fused', 'composite'] as const)) {
+      log(`running ${backend} ${impl} ...`);
+      rows.push(await benchOne(backend, impl));
+    }
+  }
+  const torch = torchReference();
+  const result = { size: { views: 2, C, H, W, L, depthRange: DEPTH_PRESETS.indoor }, runs, rows, torch };
+  if (json) {
+    console.log(JSON.stringify(result));
+  } else {
+    console.log('\nbackend  impl       forward(s)  fwd+bwd(s)  peak fwd(MiB)  peak fwd+bwd(MiB)  vs torch fwd  vs torch fwd+bwd');
+    for (const r of rows) {
+      const ratio = (a: number, b?: number) => (b ? `${(a / b).toFixed(3)}x` : '-');
+      console.log(
+        `${r.backend.padEnd(8)} ${r.implementation.padEnd(10)} ${r.forwardSeconds.toFixed(3).padStart(10)}  ${r.forwardBackwardSeconds.toFixed(3).padStart(10)}  ${r.peakExtraForwardMiB.toFixed(1).padStart(13)}  ${r.peakExtraForwardBackwardMiB.toFixed(1).padStart(17)}  ${ratio(r.forwardSeconds, torch?.forwardSeconds).padStart(12)}  ${ratio(r.forwardBackwardSeconds, torch?.forwardBackwardSeconds).padStart(16)}`,
+      );
+    }
+    if (torch) {
+      console.log(
+        `torch ${torch.torch} (2 threads): forward ${torch.forwardSeconds.toFixed(3)} s, forward+backward ${torch.forwardBackwardSeconds.toFixed(3)} s`,
+      );
+    } else console.log('PyTorch reference not run (needs /usr/bin/python3 with torch: Debian python3-torch)');
+  }
+  // Dawn keeps the process alive while navigator.gpu is referenced.
+  process.exit(0);
+}
+
+await main();
