@@ -52,7 +52,12 @@ const c2w1 = [
 function invertRigid(m: number[][]): number[][] {
   const r = [0, 1, 2].map((i) => [0, 1, 2].map((j) => m[j][i]));
   const t = [0, 1, 2].map((i) => -(r[i][0] * m[0][3] + r[i][1] * m[1][3] + r[i][2] * m[2][3]));
-  return [[...r[0], t[0]], [...r[1], t[1]], [...r[2], t[2]], [0, 0, 0, 1]];
+  return [
+    [...r[0], t[0]],
+    [...r[1], t[1]],
+    [...r[2], t[2]],
+    [0, 0, 0, 1],
+  ];
 }
 const poses = [invertRigid(c2w1), c2w1];
 
@@ -82,8 +87,14 @@ interface Row {
 }
 
 async function benchOne(backend: string, implementation: 'fused' | 'composite'): Promise<Row> {
-  const features = [tf.randomNormal([1, H, W, C], 0, 1, 'float32', 1), tf.randomNormal([1, H, W, C], 0, 1, 'float32', 2)];
-  const dy = [tf.randomNormal([1, H, W, L], 0, 1, 'float32', 3), tf.randomNormal([1, H, W, L], 0, 1, 'float32', 4)];
+  const features = [
+    tf.randomNormal([1, H, W, C], 0, 1, 'float32', 1),
+    tf.randomNormal([1, H, W, C], 0, 1, 'float32', 2),
+  ];
+  const dy = [
+    tf.randomNormal([1, H, W, L], 0, 1, 'float32', 3),
+    tf.randomNormal([1, H, W, L], 0, 1, 'float32', 4),
+  ];
   const inverseDepths = inverseDepthCandidates(DEPTH_PRESETS.indoor.near, DEPTH_PRESETS.indoor.far, L);
   const volumes = (f0: tf.Tensor, f1: tf.Tensor) => [
     costVolume(f0, [f1], { intrinsics: K, poses: [poses[0]], inverseDepths, implementation }),
@@ -160,7 +171,9 @@ async function main() {
   if (json) {
     console.log(JSON.stringify(result));
   } else {
-    console.log('\nbackend  impl       forward(s)  fwd+bwd(s)  peak fwd(MiB)  peak fwd+bwd(MiB)  vs torch fwd  vs torch fwd+bwd');
+    console.log(
+      '\nbackend  impl       forward(s)  fwd+bwd(s)  peak fwd(MiB)  peak fwd+bwd(MiB)  vs torch fwd  vs torch fwd+bwd',
+    );
     for (const r of rows) {
       const ratio = (a: number, b?: number) => (b ? `${(a / b).toFixed(3)}x` : '-');
       console.log(
