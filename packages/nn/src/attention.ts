@@ -22,14 +22,18 @@ export function scaledDotProductAttention(
   { mask, scale }: { mask?: tf.Tensor | null; scale?: number } = {},
 ): tf.Tensor {
   if (q.rank < 2 || k.rank !== q.rank || v.rank !== q.rank) {
-    throw new Error(`scaledDotProductAttention: q, k, v must have the same rank >= 2, got [${q.shape}], [${k.shape}], [${v.shape}]`);
+    throw new Error(
+      `scaledDotProductAttention: q, k, v must have the same rank >= 2, got [${q.shape}], [${k.shape}], [${v.shape}]`,
+    );
   }
   const d = q.shape[q.rank - 1];
   if (k.shape[k.rank - 1] !== d) {
     throw new Error(`scaledDotProductAttention: q [${q.shape}] and k [${k.shape}] must share the last dim`);
   }
   if (k.shape[k.rank - 2] !== v.shape[v.rank - 2]) {
-    throw new Error(`scaledDotProductAttention: k [${k.shape}] and v [${v.shape}] must have the same number of keys`);
+    throw new Error(
+      `scaledDotProductAttention: k [${k.shape}] and v [${v.shape}] must have the same number of keys`,
+    );
   }
   return tf.tidy(() => {
     let scores = tf.mul(tf.matMul(q, k, false, true), scale ?? 1 / Math.sqrt(d));
@@ -66,22 +70,33 @@ export function multiHeadAttention(
   { mask, scale }: { mask?: tf.Tensor | null; scale?: number } = {},
 ): tf.Tensor {
   if (q.rank !== 3 || k.rank !== 3 || v.rank !== 3) {
-    throw new Error(`multiHeadAttention: q, k, v must be [B, L, C], got [${q.shape}], [${k.shape}], [${v.shape}]`);
+    throw new Error(
+      `multiHeadAttention: q, k, v must be [B, L, C], got [${q.shape}], [${k.shape}], [${v.shape}]`,
+    );
   }
   const c = q.shape[2] as number;
   const cv = v.shape[2] as number;
   if (!Number.isInteger(numHeads) || numHeads < 1 || c % numHeads !== 0 || cv % numHeads !== 0) {
-    throw new Error(`multiHeadAttention: numHeads=${numHeads} must divide the channels of q (${c}) and v (${cv})`);
+    throw new Error(
+      `multiHeadAttention: numHeads=${numHeads} must divide the channels of q (${c}) and v (${cv})`,
+    );
   }
   if (mask && (mask.rank < 2 || mask.rank > 4)) {
-    throw new Error(`multiHeadAttention: mask must be [Lq,Lk], [B,Lq,Lk] or [B,h,Lq,Lk], got [${mask.shape}]`);
+    throw new Error(
+      `multiHeadAttention: mask must be [Lq,Lk], [B,Lq,Lk] or [B,h,Lq,Lk], got [${mask.shape}]`,
+    );
   }
   return tf.tidy(() => {
     const m = mask && mask.rank === 3 ? tf.expandDims(mask, 1) : mask;
-    const out = scaledDotProductAttention(splitHeads(q, numHeads), splitHeads(k, numHeads), splitHeads(v, numHeads), {
-      mask: m,
-      scale,
-    });
+    const out = scaledDotProductAttention(
+      splitHeads(q, numHeads),
+      splitHeads(k, numHeads),
+      splitHeads(v, numHeads),
+      {
+        mask: m,
+        scale,
+      },
+    );
     const [b, , lq] = out.shape;
     return tf.reshape(tf.transpose(out, [0, 2, 1, 3]), [b, lq, cv]);
   });
@@ -122,7 +137,12 @@ export class MultiHeadAttention extends Module {
    * @param options.mask additive, as in `multiHeadAttention`
    * @returns `[B, Lq, E]`
    */
-  forward(query: tf.Tensor, key: tf.Tensor, value: tf.Tensor, options: { mask?: tf.Tensor | null } = {}): tf.Tensor {
+  forward(
+    query: tf.Tensor,
+    key: tf.Tensor,
+    value: tf.Tensor,
+    options: { mask?: tf.Tensor | null } = {},
+  ): tf.Tensor {
     return tf.tidy(() =>
       this.out_proj.forward(
         multiHeadAttention(

@@ -7,7 +7,9 @@ type Pair = number | readonly [number, number];
 function pair(name: string, v: Pair, min: number): [number, number] {
   const p: [number, number] = typeof v === 'number' ? [v, v] : [v[0], v[1]];
   if (p.length !== 2 || !p.every((n) => Number.isInteger(n) && n >= min)) {
-    throw new Error(`Conv2d: ${name} must be an integer >= ${min} or a pair of them, got ${JSON.stringify(v)}`);
+    throw new Error(
+      `Conv2d: ${name} must be an integer >= ${min} or a pair of them, got ${JSON.stringify(v)}`,
+    );
   }
   return p;
 }
@@ -67,7 +69,8 @@ export function conv2d(
   const groups = options.groups ?? 1;
   if (x.rank !== 4) throw new Error(`conv2d: x must be [B,H,W,C], got shape [${x.shape}]`);
   const [, height, width, channels] = x.shape as [number, number, number, number];
-  if (weight.rank !== 4) throw new Error(`conv2d: weight must be [kh,kw,in/groups,out], got [${weight.shape}]`);
+  if (weight.rank !== 4)
+    throw new Error(`conv2d: weight must be [kh,kw,in/groups,out], got [${weight.shape}]`);
   const [kh, kw, inPerGroup, out] = weight.shape;
   if (!Number.isInteger(groups) || groups < 1 || out % groups !== 0 || inPerGroup * groups !== channels) {
     throw new Error(
@@ -86,7 +89,12 @@ export function conv2d(
     throw new Error(`conv2d: reflect padding ${padding} must be smaller than the input ${height}x${width}`);
   }
   return tf.tidy(() => {
-    const pads: [number, number][] = [[0, 0], [padding[0], padding[0]], [padding[1], padding[1]], [0, 0]];
+    const pads: [number, number][] = [
+      [0, 0],
+      [padding[0], padding[0]],
+      [padding[1], padding[1]],
+      [0, 0],
+    ];
     let xp = x as tf.Tensor4D;
     if (padding[0] > 0 || padding[1] > 0) {
       xp = options.paddingMode === 'reflect' ? tf.mirrorPad(xp, pads, 'reflect') : tf.pad(xp, pads);
@@ -138,18 +146,20 @@ export class Conv2d extends Module {
       throw new Error(`Conv2d: channel counts must be positive integers, got ${inChannels}, ${outChannels}`);
     }
     if (!Number.isInteger(groups) || groups < 1 || inChannels % groups !== 0 || outChannels % groups !== 0) {
-      throw new Error(`Conv2d: groups=${groups} must divide inChannels=${inChannels} and outChannels=${outChannels}`);
+      throw new Error(
+        `Conv2d: groups=${groups} must divide inChannels=${inChannels} and outChannels=${outChannels}`,
+      );
     }
     pair('stride', options.stride ?? 1, 1);
     pair('padding', options.padding ?? 0, 0);
     pair('dilation', options.dilation ?? 1, 1);
     this.options = { ...options };
     const shape = [kh, kw, inChannels / groups, outChannels];
-    this.weight = this.registerParameter('weight', kaimingUniform(shape, { a: Math.sqrt(5) }), { layout: 'conv2d' });
+    this.weight = this.registerParameter('weight', kaimingUniform(shape, { a: Math.sqrt(5) }), {
+      layout: 'conv2d',
+    });
     const bound = 1 / Math.sqrt((inChannels / groups) * kh * kw);
-    this.bias = bias
-      ? this.registerParameter('bias', uniform([outChannels], -bound, bound))
-      : null;
+    this.bias = bias ? this.registerParameter('bias', uniform([outChannels], -bound, bound)) : null;
   }
 
   /** @param x `[B,H,W,in]` @returns `[B,Ho,Wo,out]` */

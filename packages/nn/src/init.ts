@@ -102,7 +102,10 @@ export function fanInFanOut(shape: readonly number[]): { fanIn: number; fanOut: 
 }
 
 /** `torch.nn.init.calculate_gain` for the nonlinearities used here. */
-export function calculateGain(nonlinearity: 'linear' | 'relu' | 'leaky_relu' | 'tanh' | 'sigmoid', param = 0.01) {
+export function calculateGain(
+  nonlinearity: 'linear' | 'relu' | 'leaky_relu' | 'tanh' | 'sigmoid',
+  param = 0.01,
+) {
   switch (nonlinearity) {
     case 'linear':
     case 'sigmoid':
@@ -126,12 +129,22 @@ function fill(shape: readonly number[], draw: () => number): tf.Tensor {
 }
 
 /** `U(low, high)` samples. @returns float32 tensor of `shape` */
-export function uniform(shape: readonly number[], low = 0, high = 1, { rng = defaultGenerator }: RandomInitOptions = {}) {
+export function uniform(
+  shape: readonly number[],
+  low = 0,
+  high = 1,
+  { rng = defaultGenerator }: RandomInitOptions = {},
+) {
   return fill(shape, () => low + (high - low) * rng.uniform());
 }
 
 /** `N(mean, std²)` samples. @returns float32 tensor of `shape` */
-export function normal(shape: readonly number[], mean = 0, std = 1, { rng = defaultGenerator }: RandomInitOptions = {}) {
+export function normal(
+  shape: readonly number[],
+  mean = 0,
+  std = 1,
+  { rng = defaultGenerator }: RandomInitOptions = {},
+) {
   return fill(shape, () => mean + std * rng.normal());
 }
 
@@ -223,7 +236,9 @@ export function truncNormal(
       const x = mean + std * rng.normal();
       if (x >= a && x <= b) return x;
     }
-    throw new Error(`truncNormal: [${a}, ${b}] holds too little of N(${mean}, ${std}²) for rejection sampling`);
+    throw new Error(
+      `truncNormal: [${a}, ${b}] holds too little of N(${mean}, ${std}²) for rejection sampling`,
+    );
   });
 }
 

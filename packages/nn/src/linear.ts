@@ -48,9 +48,13 @@ export class Linear extends Module {
     if (![inFeatures, outFeatures].every((n) => Number.isInteger(n) && n > 0)) {
       throw new Error(`Linear: feature counts must be positive integers, got ${inFeatures}, ${outFeatures}`);
     }
-    this.weight = this.registerParameter('weight', kaimingUniform([inFeatures, outFeatures], { a: Math.sqrt(5) }), {
-      layout: 'linear',
-    });
+    this.weight = this.registerParameter(
+      'weight',
+      kaimingUniform([inFeatures, outFeatures], { a: Math.sqrt(5) }),
+      {
+        layout: 'linear',
+      },
+    );
     const bound = 1 / Math.sqrt(inFeatures);
     this.bias = bias ? this.registerParameter('bias', uniform([outFeatures], -bound, bound)) : null;
   }

@@ -5,8 +5,19 @@ import { open, readFile, rename, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import type * as tf from '@tensorflow/tfjs-core';
 import type { Module } from './module.js';
-import { loadSafetensors, readSafetensors, saveSafetensors, type SafetensorsContents, type SafetensorsWriteOptions } from './safetensors.js';
-import { type LoadReport, type LoadStateDictOptions, loadModuleSafetensors, moduleToSafetensors } from './state-dict.js';
+import {
+  loadSafetensors,
+  readSafetensors,
+  type SafetensorsContents,
+  type SafetensorsWriteOptions,
+  saveSafetensors,
+} from './safetensors.js';
+import {
+  type LoadReport,
+  type LoadStateDictOptions,
+  loadModuleSafetensors,
+  moduleToSafetensors,
+} from './state-dict.js';
 
 /**
  * Reads a safetensors file into tfjs tensors (owned by the caller). Errors name the file.
@@ -67,12 +78,20 @@ export async function saveSafetensorsFile(
 }
 
 /** Saves a module's state dict in PyTorch layout and names (see `moduleToSafetensors`), atomically. */
-export async function saveModuleFile(path: string, module: Module, options: SafetensorsWriteOptions = {}): Promise<void> {
+export async function saveModuleFile(
+  path: string,
+  module: Module,
+  options: SafetensorsWriteOptions = {},
+): Promise<void> {
   await writeFileAtomic(path, await moduleToSafetensors(module, options));
 }
 
 /** Loads a safetensors file into a module (see `loadStateDict`; strict and PyTorch layout by default). */
-export async function loadModuleFile(path: string, module: Module, options: LoadStateDictOptions = {}): Promise<LoadReport> {
+export async function loadModuleFile(
+  path: string,
+  module: Module,
+  options: LoadStateDictOptions = {},
+): Promise<LoadReport> {
   const bytes = await readFile(path);
   try {
     return loadModuleSafetensors(module, bytes, options);

@@ -9,7 +9,12 @@ import { Module } from './module.js';
  * @example
  * layerNorm(tf.tensor2d([[1, 2, 3]]), null, null); // ≈ [[-1.2247, 0, 1.2247]]
  */
-export function layerNorm(x: tf.Tensor, weight: tf.Tensor | null, bias: tf.Tensor | null, eps = 1e-5): tf.Tensor {
+export function layerNorm(
+  x: tf.Tensor,
+  weight: tf.Tensor | null,
+  bias: tf.Tensor | null,
+  eps = 1e-5,
+): tf.Tensor {
   const c = x.shape[x.rank - 1];
   for (const [name, t] of [
     ['weight', weight],
@@ -53,7 +58,8 @@ export class LayerNorm extends Module {
     }
     this.eps = eps;
     this.weight = elementwiseAffine ? this.registerParameter('weight', tf.ones([normalizedShape])) : null;
-    this.bias = elementwiseAffine && bias ? this.registerParameter('bias', tf.zeros([normalizedShape])) : null;
+    this.bias =
+      elementwiseAffine && bias ? this.registerParameter('bias', tf.zeros([normalizedShape])) : null;
   }
 
   /** @param x `[..., C]` @returns `[..., C]` */

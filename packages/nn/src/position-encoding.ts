@@ -28,10 +28,17 @@ export function positionEmbeddingSine(
   height: number,
   width: number,
   numPosFeats: number,
-  { temperature = 10000, normalize = true, scale = 2 * Math.PI, eps = 1e-6 }: PositionEmbeddingSineOptions = {},
+  {
+    temperature = 10000,
+    normalize = true,
+    scale = 2 * Math.PI,
+    eps = 1e-6,
+  }: PositionEmbeddingSineOptions = {},
 ): tf.Tensor4D {
   if (![height, width].every((n) => Number.isInteger(n) && n > 0)) {
-    throw new Error(`positionEmbeddingSine: height and width must be positive integers, got ${height}, ${width}`);
+    throw new Error(
+      `positionEmbeddingSine: height and width must be positive integers, got ${height}, ${width}`,
+    );
   }
   if (!Number.isInteger(numPosFeats) || numPosFeats < 2 || numPosFeats % 2 !== 0) {
     throw new Error(`positionEmbeddingSine: numPosFeats must be a positive even integer, got ${numPosFeats}`);

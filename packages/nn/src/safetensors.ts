@@ -65,7 +65,11 @@ function asBytes(data: ArrayBuffer | ArrayBufferView): Uint8Array {
   return fail('expected an ArrayBuffer or a typed array');
 }
 
-function parseHeader(bytes: Uint8Array): { entries: Entry[]; metadata: Record<string, string>; dataStart: number } {
+function parseHeader(bytes: Uint8Array): {
+  entries: Entry[];
+  metadata: Record<string, string>;
+  dataStart: number;
+} {
   if (bytes.byteLength < 8) {
     fail(`file is ${bytes.byteLength} bytes, too short for the 8-byte header length (truncated?)`);
   }
@@ -73,9 +77,12 @@ function parseHeader(bytes: Uint8Array): { entries: Entry[]; metadata: Record<st
   const lo = view.getUint32(0, true);
   const hi = view.getUint32(4, true);
   const headerLength = hi * 2 ** 32 + lo;
-  if (headerLength > MAX_HEADER_BYTES) fail(`header length ${headerLength} is implausibly large (corrupt file?)`);
+  if (headerLength > MAX_HEADER_BYTES)
+    fail(`header length ${headerLength} is implausibly large (corrupt file?)`);
   if (8 + headerLength > bytes.byteLength) {
-    fail(`header length ${headerLength} exceeds the ${bytes.byteLength - 8} bytes after it (truncated file?)`);
+    fail(
+      `header length ${headerLength} exceeds the ${bytes.byteLength - 8} bytes after it (truncated file?)`,
+    );
   }
   let text: string;
   try {
@@ -89,14 +96,16 @@ function parseHeader(bytes: Uint8Array): { entries: Entry[]; metadata: Record<st
   } catch (e) {
     return fail(`header is not valid JSON (corrupt file?): ${(e as Error).message}`);
   }
-  if (header === null || typeof header !== 'object' || Array.isArray(header)) fail('header is not a JSON object');
+  if (header === null || typeof header !== 'object' || Array.isArray(header))
+    fail('header is not a JSON object');
   const dataStart = 8 + headerLength;
   const dataLength = bytes.byteLength - dataStart;
   const metadata: Record<string, string> = {};
   const entries: Entry[] = [];
   for (const [name, raw] of Object.entries(header as Record<string, unknown>)) {
     if (name === '__metadata__') {
-      if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) fail('__metadata__ must be an object');
+      if (raw === null || typeof raw !== 'object' || Array.isArray(raw))
+        fail('__metadata__ must be an object');
       for (const [k, v] of Object.entries(raw as Record<string, unknown>)) {
         if (typeof v !== 'string') fail(`__metadata__.${k} must be a string`);
         metadata[k] = v;
@@ -106,7 +115,9 @@ function parseHeader(bytes: Uint8Array): { entries: Entry[]; metadata: Record<st
     const e = raw as { dtype?: unknown; shape?: unknown; data_offsets?: unknown };
     if (e === null || typeof e !== 'object') fail(`tensor '${name}': entry is not an object`);
     if (typeof e.dtype !== 'string' || !(e.dtype in BYTES)) {
-      fail(`tensor '${name}': unsupported dtype ${JSON.stringify(e.dtype)} (supported: ${Object.keys(BYTES).join(', ')})`);
+      fail(
+        `tensor '${name}': unsupported dtype ${JSON.stringify(e.dtype)} (supported: ${Object.keys(BYTES).join(', ')})`,
+      );
     }
     const dtype = e.dtype as SafetensorsDtype;
     if (!Array.isArray(e.shape) || !e.shape.every((d) => Number.isSafeInteger(d) && d >= 0)) {
@@ -120,11 +131,15 @@ function parseHeader(bytes: Uint8Array): { entries: Entry[]; metadata: Record<st
       !offsets.every((o) => Number.isSafeInteger(o) && o >= 0) ||
       offsets[0] > offsets[1]
     ) {
-      fail(`tensor '${name}': data_offsets ${JSON.stringify(offsets)} must be [begin, end] with 0 <= begin <= end`);
+      fail(
+        `tensor '${name}': data_offsets ${JSON.stringify(offsets)} must be [begin, end] with 0 <= begin <= end`,
+      );
     }
     const [begin, end] = offsets as [number, number];
     if (end > dataLength) {
-      fail(`tensor '${name}': data_offsets [${begin}, ${end}] run past the ${dataLength} data bytes (truncated file?)`);
+      fail(
+        `tensor '${name}': data_offsets [${begin}, ${end}] run past the ${dataLength} data bytes (truncated file?)`,
+      );
     }
     const expected = shape.reduce((a, b) => a * b, 1) * BYTES[dtype];
     if (end - begin !== expected) {
@@ -191,7 +206,8 @@ export function readSafetensors(data: ArrayBuffer | ArrayBufferView): Safetensor
   const bytes = asBytes(data);
   const { entries, metadata, dataStart } = parseHeader(bytes);
   const tensors: Record<string, DecodedTensor> = {};
-  for (const e of entries) tensors[e.name] = { dtype: e.dtype, shape: e.shape, values: decode(bytes, dataStart, e) };
+  for (const e of entries)
+    tensors[e.name] = { dtype: e.dtype, shape: e.shape, values: decode(bytes, dataStart, e) };
   return { tensors, metadata };
 }
 
@@ -246,7 +262,8 @@ export function encodeSafetensors(
   if (!['F32', 'F16', 'BF16'].includes(dtype)) fail(`cannot write float dtype '${dtype}' (F32, F16 or BF16)`);
   const header: Record<string, unknown> = {};
   if (metadata) {
-    for (const [k, v] of Object.entries(metadata)) if (typeof v !== 'string') fail(`metadata '${k}' must be a string`);
+    for (const [k, v] of Object.entries(metadata))
+      if (typeof v !== 'string') fail(`metadata '${k}' must be a string`);
     header.__metadata__ = metadata;
   }
   const chunks: Uint8Array[] = [];
@@ -313,7 +330,8 @@ export async function saveSafetensors(
   for (const [name, t] of Object.entries(tensors)) {
     if (t.dtype === 'float32') host[name] = { shape: t.shape, values: (await t.data()) as Float32Array };
     else if (t.dtype === 'int32') host[name] = { shape: t.shape, values: (await t.data()) as Int32Array };
-    else if (t.dtype === 'bool') host[name] = { shape: t.shape, values: Uint8Array.from(await t.data()), bool: true };
+    else if (t.dtype === 'bool')
+      host[name] = { shape: t.shape, values: Uint8Array.from(await t.data()), bool: true };
     else fail(`tensor '${name}': cannot write dtype ${t.dtype}`);
   }
   return encodeSafetensors(host, options);

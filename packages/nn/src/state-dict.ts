@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { Module, TensorLayout } from './module.js';
-import { loadSafetensors, saveSafetensors, type SafetensorsWriteOptions } from './safetensors.js';
+import { loadSafetensors, type SafetensorsWriteOptions, saveSafetensors } from './safetensors.js';
 
 // The one place where PyTorch layouts turn into tfjs layouts and back.
 const TO_TFJS: Record<Exclude<TensorLayout, 'plain'>, { rank: number; perm: number[] }> = {
@@ -23,7 +23,9 @@ export function torchShape(shape: readonly number[], layout: TensorLayout): numb
 
 function checkRank(fn: string, name: string, t: tf.Tensor, layout: TensorLayout): void {
   if (layout !== 'plain' && t.rank !== TO_TFJS[layout].rank) {
-    throw new Error(`${fn}: '${name}' has shape [${t.shape}], but a ${layout} weight must be ${TO_TFJS[layout].rank}-D`);
+    throw new Error(
+      `${fn}: '${name}' has shape [${t.shape}], but a ${layout} weight must be ${TO_TFJS[layout].rank}-D`,
+    );
   }
 }
 
@@ -120,7 +122,8 @@ export function loadStateDict(
       report.missing.push(entry.name);
       continue;
     }
-    const expected = layout === 'torch' ? torchShape(entry.variable.shape, entry.layout) : [...entry.variable.shape];
+    const expected =
+      layout === 'torch' ? torchShape(entry.variable.shape, entry.layout) : [...entry.variable.shape];
     if (expected.length !== t.rank || expected.some((d, i) => d !== t.shape[i])) {
       report.mismatched.push({ name: entry.name, expected, got: [...t.shape] });
       continue;
@@ -162,7 +165,10 @@ export function loadStateDict(
  * @example
  * const bytes = await moduleToSafetensors(model, { dtype: 'F16', metadata: { format: 'pt' } });
  */
-export async function moduleToSafetensors(module: Module, options: SafetensorsWriteOptions = {}): Promise<Uint8Array> {
+export async function moduleToSafetensors(
+  module: Module,
+  options: SafetensorsWriteOptions = {},
+): Promise<Uint8Array> {
   const sd = torchStateDict(module);
   try {
     return await saveSafetensors(sd, options);

@@ -5,7 +5,9 @@ type Pair = number | readonly [number, number];
 function pair(fn: string, name: string, v: Pair, min: number): [number, number] {
   const p: [number, number] = typeof v === 'number' ? [v, v] : [v[0], v[1]];
   if (!p.every((n) => Number.isInteger(n) && n >= min)) {
-    throw new Error(`${fn}: ${name} must be an integer >= ${min} or a pair of them, got ${JSON.stringify(v)}`);
+    throw new Error(
+      `${fn}: ${name} must be an integer >= ${min} or a pair of them, got ${JSON.stringify(v)}`,
+    );
   }
   return p;
 }
@@ -29,7 +31,12 @@ export function windowPartition(x: tf.Tensor, numSplits: Pair): tf.Tensor4D {
   }
   return tf.tidy(() => {
     const split = tf.reshape(x, [b, sh, h / sh, sw, w / sw, c]);
-    return tf.reshape(tf.transpose(split, [0, 1, 3, 2, 4, 5]), [b * sh * sw, h / sh, w / sw, c]) as tf.Tensor4D;
+    return tf.reshape(tf.transpose(split, [0, 1, 3, 2, 4, 5]), [
+      b * sh * sw,
+      h / sh,
+      w / sw,
+      c,
+    ]) as tf.Tensor4D;
   });
 }
 
@@ -66,7 +73,11 @@ export function windowReverse(windows: tf.Tensor, numSplits: Pair): tf.Tensor4D 
  * roll(tf.tensor1d([1, 2, 3, 4]), 1, 0); // [4, 1, 2, 3]
  * roll(x, [-2, -3], [1, 2]); // Swin's cyclic shift of a [B,H,W,C] map
  */
-export function roll(x: tf.Tensor, shifts: number | readonly number[], axes: number | readonly number[]): tf.Tensor {
+export function roll(
+  x: tf.Tensor,
+  shifts: number | readonly number[],
+  axes: number | readonly number[],
+): tf.Tensor {
   const s = typeof shifts === 'number' ? [shifts] : [...shifts];
   const a = typeof axes === 'number' ? [axes] : [...axes];
   if (s.length !== a.length) throw new Error(`roll: ${s.length} shifts for ${a.length} axes`);
@@ -119,7 +130,8 @@ export function shiftedWindowMask(height: number, width: number, windowSize: Pai
   if (!Number.isInteger(height) || !Number.isInteger(width) || height % wh !== 0 || width % ww !== 0) {
     throw new Error(`shiftedWindowMask: map ${height}x${width} must be a multiple of the window ${wh}x${ww}`);
   }
-  if (sh >= wh || sw >= ww) throw new Error(`shiftedWindowMask: shift ${sh}x${sw} must be smaller than the window`);
+  if (sh >= wh || sw >= ww)
+    throw new Error(`shiftedWindowMask: shift ${sh}x${sw} must be smaller than the window`);
   const ky = height / wh;
   const kx = width / ww;
   const lw = wh * ww;

@@ -4,19 +4,19 @@ import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
   Conv2d,
+  conv2d,
+  fromTorchLayout,
   GELU,
   InstanceNorm2d,
   LayerNorm,
   Linear,
-  MultiHeadAttention,
-  SiLU,
-  SwiGLU,
-  conv2d,
-  fromTorchLayout,
   loadStateDict,
+  MultiHeadAttention,
   multiHeadAttention,
   positionEmbeddingSine,
   roll,
+  SiLU,
+  SwiGLU,
   scaledDotProductAttention,
   shiftedWindowMask,
   windowPartition,
@@ -162,7 +162,8 @@ describe('other layers match PyTorch', () => {
 
   it('scaledDotProductAttention equals a plain-loop softmax attention', async () => {
     const [b, lq, lk, d, dv] = [2, 3, 4, 5, 2];
-    const rnd = (n: number, s: number) => Float32Array.from({ length: n }, (_, i) => Math.sin(i * 12.9898 + s) * 1.7);
+    const rnd = (n: number, s: number) =>
+      Float32Array.from({ length: n }, (_, i) => Math.sin(i * 12.9898 + s) * 1.7);
     const qv = rnd(b * lq * d, 1);
     const kv = rnd(b * lk * d, 2);
     const vv = rnd(b * lk * dv, 3);
@@ -273,11 +274,13 @@ describe('windows, roll, shifted-window mask (UniMatch)', () => {
         const idx: number[] = [];
         for (let r = 0; r < h * w; r++) {
           const [ry, rx] = rolledPos(r);
-          if (Math.floor(ry / wh) !== Math.floor(py / wh) || Math.floor(rx / ww) !== Math.floor(px / ww)) continue;
+          if (Math.floor(ry / wh) !== Math.floor(py / wh) || Math.floor(rx / ww) !== Math.floor(px / ww))
+            continue;
           let dot = 0;
           for (let ch = 0; ch < c; ch++) dot += qv[(n * h * w + p) * c + ch] * kv[(n * h * w + r) * c + ch];
           const same =
-            region(py, h, wh, sh) === region(ry, h, wh, sh) && region(px, w, ww, sw) === region(rx, w, ww, sw);
+            region(py, h, wh, sh) === region(ry, h, wh, sh) &&
+            region(px, w, ww, sw) === region(rx, w, ww, sw);
           scores.push(dot / Math.sqrt(c) + (same ? 0 : -100));
           idx.push(r);
         }
@@ -285,7 +288,10 @@ describe('windows, roll, shifted-window mask (UniMatch)', () => {
         const e = scores.map((s) => Math.exp(s - mx));
         const z = e.reduce((a, x) => a + x, 0);
         for (let ch = 0; ch < c; ch++) {
-          expected[(n * h * w + p) * c + ch] = idx.reduce((acc, r, j) => acc + (e[j] / z) * vv[(n * h * w + r) * c + ch], 0);
+          expected[(n * h * w + p) * c + ch] = idx.reduce(
+            (acc, r, j) => acc + (e[j] / z) * vv[(n * h * w + r) * c + ch],
+            0,
+          );
         }
       }
     }

@@ -4,13 +4,13 @@ import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
   Conv2d,
+  fanInFanOut,
   Generator,
+  initParameter,
+  kaimingNormal,
   Linear,
   Module,
   ModuleList,
-  fanInFanOut,
-  initParameter,
-  kaimingNormal,
   manualSeed,
   truncNormal,
   xavierUniform,
@@ -120,7 +120,7 @@ describe('Module', () => {
 
 describe('initialisers', () => {
   const stats = async (t: tf.Tensor) => {
-    const v = await t.data();
+    const v = (await t.data()) as Float32Array;
     const mean = v.reduce((a, b) => a + b, 0) / v.length;
     const variance = v.reduce((a, b) => a + (b - mean) ** 2, 0) / v.length;
     return { mean, std: Math.sqrt(variance), min: Math.min(...v), max: Math.max(...v) };
@@ -180,6 +180,6 @@ describe('initialisers', () => {
     initParameter(a.weight, kaimingNormal(a.weight.shape, { rng: new Generator(1) }));
     expect(Array.from(await a.weight.data())).not.toEqual(Array.from(w));
     expect(() => initParameter(a.weight, tf.zeros([1]))).toThrow(/shape/);
-    [a, b, c].forEach((m) => m.dispose());
+    for (const m of [a, b, c]) m.dispose();
   });
 });

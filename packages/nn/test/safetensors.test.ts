@@ -99,7 +99,11 @@ describe('dtype decoding against PyTorch', () => {
         expect.fail(`0x${h.toString(16)} -> ${f[h]} -> 0x${back[h].toString(16)}`);
       }
     }
-    expect(Array.from(bfloat16BitsToFloat32(Uint16Array.of(0x3f80, 0xc000, 0x0001)))).toEqual([1, -2, 2 ** -133]);
+    expect(Array.from(bfloat16BitsToFloat32(Uint16Array.of(0x3f80, 0xc000, 0x0001)))).toEqual([
+      1,
+      -2,
+      2 ** -133,
+    ]);
   });
 });
 
@@ -110,7 +114,10 @@ describe('round trips', () => {
     const idx = tf.tensor([1, -2, 3], [3], 'int32');
     const flag = tf.tensor([true, false], [2], 'bool');
     for (const dtype of ['F32', 'F16', 'BF16'] as const) {
-      const bytes = await saveSafetensors({ w, idx, flag, empty: tf.zeros([0, 3]) }, { dtype, metadata: { a: 'b' } });
+      const bytes = await saveSafetensors(
+        { w, idx, flag, empty: tf.zeros([0, 3]) },
+        { dtype, metadata: { a: 'b' } },
+      );
       const { tensors, metadata } = readSafetensors(bytes);
       expect(metadata).toEqual({ a: 'b' });
       expect(Object.keys(tensors)).toEqual(['w', 'idx', 'flag', 'empty']);
@@ -148,7 +155,10 @@ describe('round trips', () => {
 
   it('Node files: save atomically (no temp file left), load, overwrite, errors name the file', async () => {
     const path = join(dir, 'w.safetensors');
-    const a = tf.tensor([[1, 2], [3, 4]]);
+    const a = tf.tensor([
+      [1, 2],
+      [3, 4],
+    ]);
     await saveSafetensorsFile(path, { a }, { dtype: 'F16' });
     await saveSafetensorsFile(path, { a, b: tf.scalar(5) });
     expect(readdirSync(dir)).toEqual(['w.safetensors']);
@@ -158,7 +168,9 @@ describe('round trips', () => {
     tf.dispose([a, ...Object.values(loaded)]);
     // A failing save (a tensor dtype it cannot write) leaves the previous file untouched.
     const before = readFileSync(path);
-    await expect(saveSafetensorsFile(path, { s: tf.tensor(['x']) })).rejects.toThrow(/cannot write dtype string/);
+    await expect(saveSafetensorsFile(path, { s: tf.tensor(['x']) })).rejects.toThrow(
+      /cannot write dtype string/,
+    );
     expect(readFileSync(path).equals(before)).toBe(true);
     await expect(saveSafetensorsFile(join(dir, 'missing', 'x.safetensors'), {})).rejects.toThrow();
     expect(readdirSync(dir)).toEqual(['w.safetensors']);
@@ -179,10 +191,18 @@ describe('corrupt and truncated files fail clearly', () => {
     ['huge header length', Uint8Array.of(0, 0, 0, 0, 1, 0, 0, 0), /implausibly large/],
     ['not JSON', craft(null, f32(1), '{"x": {"dtype": "F32",'), /not valid JSON/],
     ['not an object', craft([1, 2], f32(1)), /not a JSON object/],
-    ['unknown dtype', craft({ x: { dtype: 'F8_E4M3', shape: [1], data_offsets: [0, 1] } }, f32(1)), /unsupported dtype "F8_E4M3"/],
+    [
+      'unknown dtype',
+      craft({ x: { dtype: 'F8_E4M3', shape: [1], data_offsets: [0, 1] } }, f32(1)),
+      /unsupported dtype "F8_E4M3"/,
+    ],
     ['bad shape', craft({ x: { dtype: 'F32', shape: [-1], data_offsets: [0, 4] } }, f32(1)), /shape \[-1\]/],
     ['bad offsets', craft({ x: { dtype: 'F32', shape: [1], data_offsets: [4, 0] } }, f32(1)), /data_offsets/],
-    ['size mismatch', craft({ x: { dtype: 'F32', shape: [2], data_offsets: [0, 4] } }, f32(2)), /4 data bytes, but F32 \[2\] needs 8/],
+    [
+      'size mismatch',
+      craft({ x: { dtype: 'F32', shape: [2], data_offsets: [0, 4] } }, f32(2)),
+      /4 data bytes, but F32 \[2\] needs 8/,
+    ],
     [
       'overlap',
       craft(

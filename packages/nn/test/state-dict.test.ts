@@ -10,8 +10,8 @@ import {
   manualSeed,
   moduleToSafetensors,
   readSafetensors,
-  toTorchLayout,
   torchStateDict,
+  toTorchLayout,
 } from '../src/index.js';
 import { Fixture, fixtureBytes } from './helpers.js';
 import { TinyNet } from './tiny-net.js';
@@ -159,9 +159,16 @@ describe('layout conversion', () => {
           }
     const back = toTorchLayout('w', ours, 'conv2d');
     expect(Array.from(await back.data())).toEqual(Array.from(await torch.data()));
-    const lin = tf.tensor2d([[1, 2, 3], [4, 5, 6]]); // [out=2, in=3]
+    const lin = tf.tensor2d([
+      [1, 2, 3],
+      [4, 5, 6],
+    ]); // [out=2, in=3]
     const l = fromTorchLayout('l', lin, 'linear');
-    expect(await l.array()).toEqual([[1, 4], [2, 5], [3, 6]]);
+    expect(await l.array()).toEqual([
+      [1, 4],
+      [2, 5],
+      [3, 6],
+    ]);
     expect(() => fromTorchLayout('stem.weight', lin, 'conv2d')).toThrow(/'stem\.weight' has shape \[2,3\]/);
     tf.dispose([torch, ours, back, lin, l]);
   });

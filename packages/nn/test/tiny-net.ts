@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { Conv2d, InstanceNorm2d, LayerNorm, Linear, Module, ModuleList, SwiGLU, gelu } from '../src/index.js';
+import { Conv2d, gelu, InstanceNorm2d, LayerNorm, Linear, Module, ModuleList, SwiGLU } from '../src/index.js';
 
 /** The TinyNet of make_nn_fixtures.py, built from @cvm/nn layers. */
 export class Block extends Module {
