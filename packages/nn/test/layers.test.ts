@@ -45,7 +45,7 @@ async function check(actual: tf.Tensor, expectedName: string, atol = 1e-5): Prom
 }
 
 describe('Conv2d matches torch.nn.Conv2d', () => {
-  const cases = ['conv_s2', 'conv_stem', 'conv_dil', 'conv_groups', 'conv_dw', 'conv_1x1'];
+  const cases = ['conv_s2', 'conv_stem', 'conv_dil', 'conv_groups', 'conv_dw', 'conv_1x1', 'conv_reflect'];
   for (const name of cases) {
     it(name, async () => {
       const c = JSON.parse(fx.contents.metadata.cases)[name];
@@ -55,6 +55,7 @@ describe('Conv2d matches torch.nn.Conv2d', () => {
         dilation: c.dilation,
         groups: c.groups,
         bias: c.bias,
+        paddingMode: c.padding_mode,
       });
       loadFrom(conv, name);
       const x = fx.tensor(`${name}.x`);
