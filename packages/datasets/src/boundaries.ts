@@ -11,10 +11,18 @@
  * @example
  * const edge = semanticBoundaries(view.labels.semseg, 96, 128, 1);
  */
-export function semanticBoundaries(labels: Int32Array, height: number, width: number, radius = 1): Uint8Array {
-  if (!Number.isInteger(radius) || radius < 1) throw new Error(`semanticBoundaries: radius must be an integer ≥ 1, got ${radius}`);
+export function semanticBoundaries(
+  labels: Int32Array,
+  height: number,
+  width: number,
+  radius = 1,
+): Uint8Array {
+  if (!Number.isInteger(radius) || radius < 1)
+    throw new Error(`semanticBoundaries: radius must be an integer ≥ 1, got ${radius}`);
   if (labels.length !== height * width)
-    throw new Error(`semanticBoundaries: labels has ${labels.length} values, expected height·width = ${height * width}`);
+    throw new Error(
+      `semanticBoundaries: labels has ${labels.length} values, expected height·width = ${height * width}`,
+    );
   const out = new Uint8Array(height * width);
   for (let y = 0; y < height; y++) {
     const y0 = Math.max(0, y - radius);

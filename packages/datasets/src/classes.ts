@@ -110,5 +110,5 @@ export const PASCAL_PART_CLASSES = [
 export const NYUD40_TO_PASCAL_CONTEXT: readonly number[] = NYUD40_CLASSES.map((name) => {
   const alias: Record<string, string> = { table: 'diningtable', television: 'tvmonitor' };
   const index = (PASCAL_CONTEXT_CLASSES as readonly string[]).indexOf(alias[name] ?? name);
-  return index < 0 ? 0 : index;
+  return Math.max(0, index);
 });

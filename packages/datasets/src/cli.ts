@@ -22,7 +22,8 @@ Options:
 `;
 
 function parseInteger(flag: string, value: string | undefined): number {
-  if (value === undefined || !/^-?\d+$/.test(value)) throw new Error(`${flag} expects an integer, got ${value === undefined ? 'nothing' : `'${value}'`}`);
+  if (value === undefined || !/^-?\d+$/.test(value))
+    throw new Error(`${flag} expects an integer, got ${value === undefined ? 'nothing' : `'${value}'`}`);
   return Number(value);
 }
 
@@ -48,8 +49,23 @@ export interface RenderCommand {
  */
 export function parseCliArgs(argv: readonly string[]): RenderCommand {
   const [command, ...rest] = argv;
-  if (command !== 'render') throw new Error(command === undefined ? 'missing command (expected: render)' : `unknown command '${command}' (expected: render)`);
-  const cmd: Partial<RenderCommand> = { valFraction: 0.2, seed: 0, height: 96, width: 128, views: 3, antialias: 1, edgeRadius: 1, workers: 0, overwrite: false };
+  if (command !== 'render')
+    throw new Error(
+      command === undefined
+        ? 'missing command (expected: render)'
+        : `unknown command '${command}' (expected: render)`,
+    );
+  const cmd: Partial<RenderCommand> = {
+    valFraction: 0.2,
+    seed: 0,
+    height: 96,
+    width: 128,
+    views: 3,
+    antialias: 1,
+    edgeRadius: 1,
+    workers: 0,
+    overwrite: false,
+  };
   for (let i = 0; i < rest.length; i++) {
     const flag = rest[i];
     const value = rest[i + 1];
@@ -77,7 +93,10 @@ export function parseCliArgs(argv: readonly string[]): RenderCommand {
         break;
       case '--size': {
         const m = /^(\d+)x(\d+)$/.exec(take() ?? '');
-        if (!m) throw new Error(`--size expects HxW (e.g. 96x128), got ${value === undefined ? 'nothing' : `'${value}'`}`);
+        if (!m)
+          throw new Error(
+            `--size expects HxW (e.g. 96x128), got ${value === undefined ? 'nothing' : `'${value}'`}`,
+          );
         cmd.height = Number(m[1]);
         cmd.width = Number(m[2]);
         break;
@@ -124,7 +143,8 @@ export async function runCli(
     io.error(`cvm-datasets: ${(error as Error).message}\n\n${USAGE}`);
     return 2;
   }
-  const valScenes = cmd.scenes >= 2 ? Math.max(cmd.valFraction > 0 ? 1 : 0, Math.round(cmd.scenes * cmd.valFraction)) : 0;
+  const valScenes =
+    cmd.scenes >= 2 ? Math.max(cmd.valFraction > 0 ? 1 : 0, Math.round(cmd.scenes * cmd.valFraction)) : 0;
   const start = performance.now();
   try {
     const ids = await exportSyntheticNyudMt(cmd.out, {
@@ -140,7 +160,9 @@ export async function runCli(
       overwrite: cmd.overwrite,
     });
     const seconds = (performance.now() - start) / 1000;
-    io.log(`wrote ${ids.train.length} train + ${ids.val.length} val samples (${cmd.views} views each) to ${cmd.out} in ${seconds.toFixed(1)} s`);
+    io.log(
+      `wrote ${ids.train.length} train + ${ids.val.length} val samples (${cmd.views} views each) to ${cmd.out} in ${seconds.toFixed(1)} s`,
+    );
     return 0;
   } catch (error) {
     io.error(`cvm-datasets: ${(error as Error).message}`);
@@ -150,7 +172,10 @@ export async function runCli(
 
 const invokedDirectly = (() => {
   try {
-    return process.argv[1] !== undefined && realpathSync(process.argv[1]) === realpathSync(fileURLToPath(import.meta.url));
+    return (
+      process.argv[1] !== undefined &&
+      realpathSync(process.argv[1]) === realpathSync(fileURLToPath(import.meta.url))
+    );
   } catch {
     return false;
   }

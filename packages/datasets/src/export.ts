@@ -1,6 +1,13 @@
 import { existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
-import { type ColmapCamera, type ColmapImage, formatColmapCameras, formatColmapImages, formatColmapPoints, viewToColmap } from './formats/colmap.js';
+import {
+  type ColmapCamera,
+  type ColmapImage,
+  formatColmapCameras,
+  formatColmapImages,
+  formatColmapPoints,
+  viewToColmap,
+} from './formats/colmap.js';
 import { encodeNpy } from './formats/npy.js';
 import { NYUD_MT_LAYOUT, encodeEdge, encodeNormals, encodeNyudSemseg, encodeRgb } from './formats/nyud-mt.js';
 import { encodePng } from './formats/png.js';
@@ -21,8 +28,11 @@ export function writeNyudMtSample(root: string, sample: MultiViewSample): void {
   const ref = sample.views[0];
   const labels = ref.labels;
   if (!labels?.semseg || !labels.depth || !labels.normals || !labels.edge)
-    throw new Error(`writeNyudMtSample: sample ${id} lacks one of the NYUD-MT labels (semseg, depth, normals, edge)`);
-  for (const folder of [L.images, L.semseg, L.depth, L.normals, L.edge]) mkdirSync(join(root, folder), { recursive: true });
+    throw new Error(
+      `writeNyudMtSample: sample ${id} lacks one of the NYUD-MT labels (semseg, depth, normals, edge)`,
+    );
+  for (const folder of [L.images, L.semseg, L.depth, L.normals, L.edge])
+    mkdirSync(join(root, folder), { recursive: true });
   writeFileSync(join(root, L.images, `${id}.png`), encodePng(encodeRgb(ref.rgb), H, W, 3));
   writeFileSync(join(root, L.semseg, `${id}.png`), encodePng(encodeNyudSemseg(labels.semseg), H, W, 1));
   writeFileSync(join(root, L.depth, `${id}.npy`), encodeNpy(labels.depth, [H, W]));
@@ -79,12 +89,15 @@ export async function exportSyntheticNyudMt(
   const { overwrite = false, workers = 0, onProgress, ...worldOptions } = options;
   const world = new SyntheticWorld(worldOptions);
   const target = resolve(out);
-  if (existsSync(target) && !overwrite) throw new Error(`exportSyntheticNyudMt: ${target} already exists (pass overwrite to replace it)`);
+  if (existsSync(target) && !overwrite)
+    throw new Error(`exportSyntheticNyudMt: ${target} already exists (pass overwrite to replace it)`);
   mkdirSync(dirname(target), { recursive: true });
   const temp = join(dirname(target), `.${basename(target)}.partial-${process.pid}-${Date.now()}`);
   mkdirSync(temp);
   try {
-    const requests: SampleRequest[] = SPLITS.flatMap((split) => world.ids(split).map((_, index) => ({ split, index })));
+    const requests: SampleRequest[] = SPLITS.flatMap((split) =>
+      world.ids(split).map((_, index) => ({ split, index })),
+    );
     let done = 0;
     await renderSamples(world.options, requests, {
       workers,
@@ -94,8 +107,19 @@ export async function exportSyntheticNyudMt(
       },
     });
     mkdirSync(join(temp, NYUD_MT_LAYOUT.splits), { recursive: true });
-    for (const split of SPLITS) writeFileSync(join(temp, NYUD_MT_LAYOUT.splits, `${split}.txt`), world.ids(split).map((id) => `${id}\n`).join(''));
-    const manifest = { generator: '@cvm/datasets synthetic world', layout: 'NYUD-MT + multiview (COLMAP text)', options: world.options };
+    for (const split of SPLITS)
+      writeFileSync(
+        join(temp, NYUD_MT_LAYOUT.splits, `${split}.txt`),
+        world
+          .ids(split)
+          .map((id) => `${id}\n`)
+          .join(''),
+      );
+    const manifest = {
+      generator: '@cvm/datasets synthetic world',
+      layout: 'NYUD-MT + multiview (COLMAP text)',
+      options: world.options,
+    };
     writeFileSync(join(temp, 'cvm-dataset.json'), `${JSON.stringify(manifest, null, 2)}\n`);
     if (existsSync(target)) {
       const trash = `${temp}.old`;

@@ -2,7 +2,14 @@
  * NYUv2's Kinect colour intrinsics (640×480), the reference for the synthetic world's cameras.
  * fx, fy, cx, cy in pixels with pixel centres at integers.
  */
-export const NYUV2_INTRINSICS = { width: 640, height: 480, fx: 518.8579, fy: 519.4696, cx: 325.5824, cy: 253.7362 } as const;
+export const NYUV2_INTRINSICS = {
+  width: 640,
+  height: 480,
+  fx: 518.8579,
+  fy: 519.4696,
+  cx: 325.5824,
+  cy: 253.7362,
+} as const;
 
 /**
  * NYUv2-like intrinsics scaled to an image of `height` × `width` (each axis scaled by its own factor,

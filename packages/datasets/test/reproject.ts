@@ -13,7 +13,8 @@ export function relativePose(ref: Float64Array, nbr: Float64Array): number[] {
   }
   inv[15] = 1;
   const out = new Array(16).fill(0);
-  for (let i = 0; i < 4; i++) for (let j = 0; j < 4; j++) for (let k = 0; k < 4; k++) out[i * 4 + j] += inv[i * 4 + k] * ref[k * 4 + j];
+  for (let i = 0; i < 4; i++)
+    for (let j = 0; j < 4; j++) for (let k = 0; k < 4; k++) out[i * 4 + j] += inv[i * 4 + k] * ref[k * 4 + j];
   return out;
 }
 
@@ -28,7 +29,14 @@ export interface WarpResult {
  * @param refDepth `[H,W]` z-depth of the reference.
  * @param nbrDepth `[H,W]` z-depth of the neighbour (for the occlusion test).
  */
-export function warpNeighbour(ref: SampleView, nbr: SampleView, refDepth: Float32Array, nbrDepth: Float32Array, H: number, W: number): WarpResult {
+export function warpNeighbour(
+  ref: SampleView,
+  nbr: SampleView,
+  refDepth: Float32Array,
+  nbrDepth: Float32Array,
+  H: number,
+  W: number,
+): WarpResult {
   const T = relativePose(ref.cameraToWorld, nbr.cameraToWorld);
   const K = ref.intrinsics;
   const Kn = nbr.intrinsics;
@@ -77,7 +85,11 @@ export function warpNeighbour(ref: SampleView, nbr: SampleView, refDepth: Float3
 }
 
 /** Mean absolute RGB difference over valid pixels, and the fraction of valid pixels. */
-export function maskedError(a: Float32Array, b: Float32Array, valid: Uint8Array): { mae: number; coverage: number } {
+export function maskedError(
+  a: Float32Array,
+  b: Float32Array,
+  valid: Uint8Array,
+): { mae: number; coverage: number } {
   let sum = 0;
   let n = 0;
   for (let i = 0; i < valid.length; i++) {

@@ -15,8 +15,10 @@ import { maskedError, relativePose, warpNeighbour } from './reproject.js';
 function sampleBytes(sample: MultiViewSample): Uint8Array[] {
   const out: Uint8Array[] = [];
   for (const v of sample.views) {
-    for (const a of [v.rgb, v.intrinsics, v.cameraToWorld]) out.push(new Uint8Array(a.buffer, a.byteOffset, a.byteLength));
-    if (v.labels) for (const a of Object.values(v.labels)) out.push(new Uint8Array(a.buffer, a.byteOffset, a.byteLength));
+    for (const a of [v.rgb, v.intrinsics, v.cameraToWorld])
+      out.push(new Uint8Array(a.buffer, a.byteOffset, a.byteLength));
+    if (v.labels)
+      for (const a of Object.values(v.labels)) out.push(new Uint8Array(a.buffer, a.byteOffset, a.byteLength));
   }
   return out;
 }
@@ -36,12 +38,21 @@ describe('synthetic world: determinism and splits', () => {
     const ba = sampleBytes(a);
     const bb = sampleBytes(b);
     expect(ba.length).toBe(bb.length);
-    ba.forEach((x, i) => expect(Buffer.compare(Buffer.from(x), Buffer.from(bb[i]))).toBe(0));
+    ba.forEach((x, i) => {
+      expect(Buffer.compare(Buffer.from(x), Buffer.from(bb[i]))).toBe(0);
+    });
     expect(fingerprint(c.views[0].rgb)).not.toBe(fingerprint(a.views[0].rgb));
   });
 
   test('train and val never share a scene', () => {
-    const world = new SyntheticWorld({ seed: 5, trainScenes: 12, valScenes: 6, views: 1, height: 24, width: 32 });
+    const world = new SyntheticWorld({
+      seed: 5,
+      trainScenes: 12,
+      valScenes: 6,
+      views: 1,
+      height: 24,
+      width: 32,
+    });
     const train = world.ids('train');
     const val = world.ids('val');
     expect(new Set([...train, ...val]).size).toBe(18);
@@ -50,7 +61,8 @@ describe('synthetic world: determinism and splits', () => {
     expect(trainSeeds.size).toBe(12);
     expect(valSeeds.some((s) => trainSeeds.has(s))).toBe(false);
     const trainImages = new Set(train.map((_, i) => fingerprint(world.sample('train', i).views[0].rgb)));
-    for (let i = 0; i < val.length; i++) expect(trainImages.has(fingerprint(world.sample('val', i).views[0].rgb))).toBe(false);
+    for (let i = 0; i < val.length; i++)
+      expect(trainImages.has(fingerprint(world.sample('val', i).views[0].rgb))).toBe(false);
   });
 });
 
@@ -64,7 +76,16 @@ describe('synthetic world: labels and cameras', () => {
     const classes = new Set<number>();
     let personPixels = 0;
     // Count violations per rule (one expect per rule: per-pixel expects would be slow).
-    const bad = { semseg: 0, parts: 0, binary: 0, depth: 0, unit: 0, facing: 0, partsOffPerson: 0, personNotSalient: 0 };
+    const bad = {
+      semseg: 0,
+      parts: 0,
+      binary: 0,
+      depth: 0,
+      unit: 0,
+      facing: 0,
+      partsOffPerson: 0,
+      personNotSalient: 0,
+    };
     for (const s of samples) {
       for (const v of s.views) {
         const L = v.labels!;
@@ -93,7 +114,16 @@ describe('synthetic world: labels and cameras', () => {
         }
       }
     }
-    expect(bad).toEqual({ semseg: 0, parts: 0, binary: 0, depth: 0, unit: 0, facing: 0, partsOffPerson: 0, personNotSalient: 0 });
+    expect(bad).toEqual({
+      semseg: 0,
+      parts: 0,
+      binary: 0,
+      depth: 0,
+      unit: 0,
+      facing: 0,
+      partsOffPerson: 0,
+      personNotSalient: 0,
+    });
     expect(classes.size).toBeGreaterThanOrEqual(10);
     expect(personPixels).toBeGreaterThan(0);
   });
@@ -126,7 +156,14 @@ describe('synthetic world: labels and cameras', () => {
         expect(coverage).toBeGreaterThan(0.3);
         expect(mae).toBeLessThan(0.06);
         errors.push(mae);
-        const bad = warpNeighbour(ref, { ...nbr, cameraToWorld: ref.cameraToWorld }, ref.labels!.depth!, ref.labels!.depth!, H, W);
+        const bad = warpNeighbour(
+          ref,
+          { ...nbr, cameraToWorld: ref.cameraToWorld },
+          ref.labels!.depth!,
+          ref.labels!.depth!,
+          H,
+          W,
+        );
         wrong.push(maskedError(bad.rgb, ref.rgb, bad.valid).mae);
       }
     }
@@ -156,12 +193,21 @@ describe('synthetic world: labels and cameras', () => {
           for (let dy = -1; dy <= 1 && planar; dy++)
             for (let dx = -1; dx <= 1; dx++) {
               const j = (y + dy) * W + x + dx;
-              if (semseg[j] !== semseg[i] || Math.abs(normals[3 * j] - normals[3 * i]) + Math.abs(normals[3 * j + 1] - normals[3 * i + 1]) + Math.abs(normals[3 * j + 2] - normals[3 * i + 2]) > 1e-6)
+              if (
+                semseg[j] !== semseg[i] ||
+                Math.abs(normals[3 * j] - normals[3 * i]) +
+                  Math.abs(normals[3 * j + 1] - normals[3 * i + 1]) +
+                  Math.abs(normals[3 * j + 2] - normals[3 * i + 2]) >
+                  1e-6
+              )
                 planar = false;
             }
           const inv = (xx: number, yy: number) => 1 / depth[yy * W + xx];
           const tol = 1e-4 * inv(x, y);
-          if (Math.abs(inv(x + 1, y) + inv(x - 1, y) - 2 * inv(x, y)) > tol || Math.abs(inv(x, y + 1) + inv(x, y - 1) - 2 * inv(x, y)) > tol)
+          if (
+            Math.abs(inv(x + 1, y) + inv(x - 1, y) - 2 * inv(x, y)) > tol ||
+            Math.abs(inv(x, y + 1) + inv(x, y - 1) - 2 * inv(x, y)) > tol
+          )
             planar = false;
           if (!planar) continue;
           const a = point(x + 1, y);
@@ -171,7 +217,11 @@ describe('synthetic world: labels and cameras', () => {
           const du = [a[0] - b[0], a[1] - b[1], a[2] - b[2]];
           const dv = [c[0] - d[0], c[1] - d[1], c[2] - d[2]];
           // Image x right, y down: du × dv points away from the camera, so negate to face it.
-          const n = [-(du[1] * dv[2] - du[2] * dv[1]), -(du[2] * dv[0] - du[0] * dv[2]), -(du[0] * dv[1] - du[1] * dv[0])];
+          const n = [
+            -(du[1] * dv[2] - du[2] * dv[1]),
+            -(du[2] * dv[0] - du[0] * dv[2]),
+            -(du[0] * dv[1] - du[1] * dv[0]),
+          ];
           const len = Math.hypot(n[0], n[1], n[2]);
           const cos = (n[0] * normals[3 * i] + n[1] * normals[3 * i + 1] + n[2] * normals[3 * i + 2]) / len;
           maxAngle = Math.max(maxAngle, Math.acos(Math.min(1, cos)));
@@ -193,7 +243,9 @@ describe('synthetic world: labels and cameras', () => {
       expect(s.id).toBe(inline[k].id);
       const a = sampleBytes(s);
       const b = sampleBytes(inline[k]);
-      a.forEach((x, i) => expect(Buffer.compare(Buffer.from(x), Buffer.from(b[i]))).toBe(0));
+      a.forEach((x, i) => {
+        expect(Buffer.compare(Buffer.from(x), Buffer.from(b[i]))).toBe(0);
+      });
     });
   });
 });
@@ -245,7 +297,10 @@ describe('synthetic world: sizes, intrinsics, classes, options', () => {
   });
 
   test('without a person, human parts are ignored (255)', () => {
-    const s = new SyntheticWorld({ personProbability: 0, views: 1, height: 24, width: 32 }).sample('train', 0);
+    const s = new SyntheticWorld({ personProbability: 0, views: 1, height: 24, width: 32 }).sample(
+      'train',
+      0,
+    );
     expect(s.views[0].labels!.human_parts!.every((v) => v === 255)).toBe(true);
     expect(s.views[0].labels!.semseg!.includes(nyud40Id('person'))).toBe(false);
   });

@@ -10,7 +10,13 @@
 export type ColmapModelName = 'SIMPLE_PINHOLE' | 'PINHOLE' | 'SIMPLE_RADIAL' | 'RADIAL' | 'OPENCV';
 
 /** Parameter count of each supported camera model. */
-const MODEL_PARAMS: Record<ColmapModelName, number> = { SIMPLE_PINHOLE: 3, PINHOLE: 4, SIMPLE_RADIAL: 4, RADIAL: 5, OPENCV: 8 };
+const MODEL_PARAMS: Record<ColmapModelName, number> = {
+  SIMPLE_PINHOLE: 3,
+  PINHOLE: 4,
+  SIMPLE_RADIAL: 4,
+  RADIAL: 5,
+  OPENCV: 8,
+};
 
 export interface ColmapCamera {
   id: number;
@@ -84,7 +90,11 @@ export function rotationToQuaternion(R: readonly number[]): [number, number, num
 export function viewToColmap(
   K: ArrayLike<number>,
   cameraToWorld: ArrayLike<number>,
-): { pinhole: [number, number, number, number]; qvec: [number, number, number, number]; tvec: [number, number, number] } {
+): {
+  pinhole: [number, number, number, number];
+  qvec: [number, number, number, number];
+  tvec: [number, number, number];
+} {
   const c = cameraToWorld;
   // World-to-camera: R_w2c = Rᵀ, t_w2c = −Rᵀ·c.
   const Rt = [c[0], c[4], c[8], c[1], c[5], c[9], c[2], c[6], c[10]];
@@ -100,7 +110,10 @@ export function viewToColmap(
  * cvm intrinsics (`[3,3]`, row-major, cvm pixel convention) and distortion coefficients of a COLMAP
  * camera. Distortion is returned, not applied: OPENCV [k1, k2, p1, p2], SIMPLE_RADIAL [k], RADIAL [k1, k2].
  */
-export function colmapCameraIntrinsics(camera: ColmapCamera): { intrinsics: Float64Array; distortion: number[] } {
+export function colmapCameraIntrinsics(camera: ColmapCamera): {
+  intrinsics: Float64Array;
+  distortion: number[];
+} {
   const p = camera.params;
   let fx: number;
   let fy: number;
@@ -176,7 +189,12 @@ function parseNumbers(fields: string[], file: string, lineNumber: number): numbe
  * @example
  * const model = parseColmapText(readFileSync(dir + '/cameras.txt', 'utf8'), readFileSync(dir + '/images.txt', 'utf8'));
  */
-export function parseColmapText(camerasText: string, imagesText: string, camerasFile = 'cameras.txt', imagesFile = 'images.txt'): ColmapModel {
+export function parseColmapText(
+  camerasText: string,
+  imagesText: string,
+  camerasFile = 'cameras.txt',
+  imagesFile = 'images.txt',
+): ColmapModel {
   const cameras = new Map<number, ColmapCamera>();
   camerasText.split(/\r?\n/).forEach((raw, i) => {
     const line = raw.trim();
@@ -184,10 +202,14 @@ export function parseColmapText(camerasText: string, imagesText: string, cameras
     const f = line.split(/\s+/);
     const model = f[1] as ColmapModelName;
     if (!(model in MODEL_PARAMS))
-      throw new Error(`${camerasFile}:${i + 1}: unsupported camera model '${f[1]}' (supported: ${Object.keys(MODEL_PARAMS).join(', ')})`);
+      throw new Error(
+        `${camerasFile}:${i + 1}: unsupported camera model '${f[1]}' (supported: ${Object.keys(MODEL_PARAMS).join(', ')})`,
+      );
     const nums = parseNumbers([f[0], f[2], f[3], ...f.slice(4)], camerasFile, i + 1);
     if (nums.length - 3 !== MODEL_PARAMS[model])
-      throw new Error(`${camerasFile}:${i + 1}: ${model} takes ${MODEL_PARAMS[model]} parameters, found ${nums.length - 3}`);
+      throw new Error(
+        `${camerasFile}:${i + 1}: ${model} takes ${MODEL_PARAMS[model]} parameters, found ${nums.length - 3}`,
+      );
     cameras.set(nums[0], { id: nums[0], model, width: nums[1], height: nums[2], params: nums.slice(3) });
   });
   const images: ColmapImage[] = [];
@@ -196,7 +218,10 @@ export function parseColmapText(camerasText: string, imagesText: string, cameras
     const line = lines[i].trim();
     if (line === '' || line.startsWith('#')) continue;
     const f = line.split(/\s+/);
-    if (f.length < 10) throw new Error(`${imagesFile}:${i + 1}: expected 'IMAGE_ID QW QX QY QZ TX TY TZ CAMERA_ID NAME', got '${line}'`);
+    if (f.length < 10)
+      throw new Error(
+        `${imagesFile}:${i + 1}: expected 'IMAGE_ID QW QX QY QZ TX TY TZ CAMERA_ID NAME', got '${line}'`,
+      );
     const nums = parseNumbers(f.slice(0, 9), imagesFile, i + 1);
     const image: ColmapImage = {
       id: nums[0],
@@ -206,7 +231,9 @@ export function parseColmapText(camerasText: string, imagesText: string, cameras
       name: f.slice(9).join(' '),
     };
     if (!cameras.has(image.cameraId))
-      throw new Error(`${imagesFile}:${i + 1}: image '${image.name}' uses camera ${image.cameraId}, which ${camerasFile} does not define`);
+      throw new Error(
+        `${imagesFile}:${i + 1}: image '${image.name}' uses camera ${image.cameraId}, which ${camerasFile} does not define`,
+      );
     images.push(image);
     i++; // the POINTS2D line that follows (possibly empty)
   }

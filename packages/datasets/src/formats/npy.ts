@@ -62,9 +62,13 @@ export function encodeNpy(data: NpyArray, shape: readonly number[]): Uint8Array 
  * @example
  * const { data, shape } = decodeNpy(readFileSync('depth/0001.npy'), 'depth/0001.npy');
  */
-export function decodeNpy(bytes: Uint8Array, name = '.npy data'): { data: NpyArray; shape: number[]; descr: string } {
+export function decodeNpy(
+  bytes: Uint8Array,
+  name = '.npy data',
+): { data: NpyArray; shape: number[]; descr: string } {
   const magic = [0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59];
-  if (bytes.length < 10 || magic.some((m, i) => bytes[i] !== m)) throw new Error(`${name}: not a .npy file (bad magic)`);
+  if (bytes.length < 10 || magic.some((m, i) => bytes[i] !== m))
+    throw new Error(`${name}: not a .npy file (bad magic)`);
   const major = bytes[6];
   let headerLength: number;
   let offset: number;
@@ -81,10 +85,14 @@ export function decodeNpy(bytes: Uint8Array, name = '.npy data'): { data: NpyArr
   const descr = /'descr'\s*:\s*'([^']+)'/.exec(header)?.[1];
   const fortran = /'fortran_order'\s*:\s*(True|False)/.exec(header)?.[1];
   const shapeText = /'shape'\s*:\s*\(([^)]*)\)/.exec(header)?.[1];
-  if (descr === undefined || fortran === undefined || shapeText === undefined) throw new Error(`${name}: malformed .npy header ${header.trim()}`);
+  if (descr === undefined || fortran === undefined || shapeText === undefined)
+    throw new Error(`${name}: malformed .npy header ${header.trim()}`);
   if (fortran === 'True') throw new Error(`${name}: Fortran-order .npy arrays are not supported`);
   const entry = DESCR.find(([d]) => d === descr || (d.startsWith('|') && `<${d.slice(1)}` === descr));
-  if (!entry) throw new Error(`${name}: unsupported .npy dtype '${descr}' (supported: ${DESCR.map(([d]) => d).join(', ')})`);
+  if (!entry)
+    throw new Error(
+      `${name}: unsupported .npy dtype '${descr}' (supported: ${DESCR.map(([d]) => d).join(', ')})`,
+    );
   const shape = shapeText
     .split(',')
     .map((s) => s.trim())
@@ -94,7 +102,11 @@ export function decodeNpy(bytes: Uint8Array, name = '.npy data'): { data: NpyArr
   const start = offset + headerLength;
   const byteLength = count * entry[2];
   if (bytes.length < start + byteLength)
-    throw new Error(`${name}: truncated .npy data: expected ${byteLength} bytes for shape (${shape.join(', ')}), found ${bytes.length - start}`);
-  const copy = bytes.slice(start, start + byteLength);
+    throw new Error(
+      `${name}: truncated .npy data: expected ${byteLength} bytes for shape (${shape.join(', ')}), found ${bytes.length - start}`,
+    );
+  // A fresh, aligned copy (Buffer.slice would share memory with a pooled buffer).
+  const copy = new Uint8Array(byteLength);
+  copy.set(bytes.subarray(start, start + byteLength));
   return { data: new entry[1](copy.buffer), shape, descr: entry[0] };
 }

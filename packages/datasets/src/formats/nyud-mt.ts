@@ -55,7 +55,10 @@ export function encodeNyudSemseg(ids: Int32Array): Uint8Array {
     const v = ids[i];
     if (v === IGNORE_LABEL) out[i] = 0;
     else if (v >= 0 && v < 40) out[i] = v + 1;
-    else throw new Error(`encodeNyudSemseg: class id ${v} at index ${i} is outside 0..39 and not ${IGNORE_LABEL}`);
+    else
+      throw new Error(
+        `encodeNyudSemseg: class id ${v} at index ${i} is outside 0..39 and not ${IGNORE_LABEL}`,
+      );
   }
   return out;
 }
@@ -70,7 +73,8 @@ export function decodeNyudSemseg(stored: Uint8Array): Int32Array {
 /** Normals in [−1, 1] → uint8 round((n + 1)·255/2). Invalid (0,0,0) encodes as 128 (decodes ≈ 0.004). */
 export function encodeNormals(normals: Float32Array): Uint8Array {
   const out = new Uint8Array(normals.length);
-  for (let i = 0; i < normals.length; i++) out[i] = Math.round((Math.min(1, Math.max(-1, normals[i])) + 1) * 127.5);
+  for (let i = 0; i < normals.length; i++)
+    out[i] = Math.round((Math.min(1, Math.max(-1, normals[i])) + 1) * 127.5);
   return out;
 }
 
@@ -103,12 +107,17 @@ function readPng(path: string, channels: number, height?: number, width?: number
   requireFile(path, 'file');
   const image = decodePng(readFileSync(path), path);
   if (image.channels !== channels && !(channels === 3 && image.channels === 4))
-    throw new Error(`${path}: expected ${channels === 1 ? 'a grayscale' : 'an RGB'} PNG, found ${image.channels} channels`);
+    throw new Error(
+      `${path}: expected ${channels === 1 ? 'a grayscale' : 'an RGB'} PNG, found ${image.channels} channels`,
+    );
   if (height !== undefined && (image.height !== height || image.width !== width))
-    throw new Error(`${path}: size ${image.height}×${image.width} does not match the image's ${height}×${width}`);
+    throw new Error(
+      `${path}: size ${image.height}×${image.width} does not match the image's ${height}×${width}`,
+    );
   if (image.channels === 4) {
     const rgb = new Uint8Array(image.width * image.height * 3);
-    for (let i = 0; i < image.width * image.height; i++) rgb.set(image.data.subarray(4 * i, 4 * i + 3), 3 * i);
+    for (let i = 0; i < image.width * image.height; i++)
+      rgb.set(image.data.subarray(4 * i, 4 * i + 3), 3 * i);
     return { ...image, channels: 3, data: rgb };
   }
   return image;
@@ -120,7 +129,8 @@ function readPng(path: string, channels: number, height?: number, width?: number
  * @example readNyudMtSplit('/data/NYUD_MT', 'val').length // 654 for the real dataset
  */
 export function readNyudMtSplit(root: string, split: string): string[] {
-  if (!existsSync(root) || !statSync(root).isDirectory()) throw new Error(`NYUD-MT: dataset folder ${root} does not exist`);
+  if (!existsSync(root) || !statSync(root).isDirectory())
+    throw new Error(`NYUD-MT: dataset folder ${root} does not exist`);
   const file = join(root, NYUD_MT_LAYOUT.splits, `${split}.txt`);
   requireFile(file, 'split file');
   return readFileSync(file, 'utf8')
@@ -153,9 +163,12 @@ export function readNyudMtSample(root: string, id: string, options: ReadNyudMtOp
   requireFile(depthFile, 'file');
   const depth = decodeNpy(readFileSync(depthFile), depthFile);
   const depthCount = depth.shape.reduce((a, b) => a * b, 1);
-  if (depth.descr !== '<f4' && depth.descr !== '<f8') throw new Error(`${depthFile}: expected float depth, found dtype ${depth.descr}`);
+  if (depth.descr !== '<f4' && depth.descr !== '<f8')
+    throw new Error(`${depthFile}: expected float depth, found dtype ${depth.descr}`);
   if (depthCount !== height * width || depth.shape[0] !== height)
-    throw new Error(`${depthFile}: shape (${depth.shape.join(', ')}) does not match the image's ${height}×${width}`);
+    throw new Error(
+      `${depthFile}: shape (${depth.shape.join(', ')}) does not match the image's ${height}×${width}`,
+    );
   const labels: TaskLabels = {
     semseg: decodeNyudSemseg(semseg.data),
     depth: depth.data instanceof Float32Array ? depth.data : Float32Array.from(depth.data),
@@ -197,14 +210,21 @@ export function readMultiViewFrames(root: string, id: string, height?: number, w
   const imagesFile = join(dir, 'sparse', '0', 'images.txt');
   requireFile(camerasFile, 'COLMAP file');
   requireFile(imagesFile, 'COLMAP file');
-  const model = parseColmapText(readFileSync(camerasFile, 'utf8'), readFileSync(imagesFile, 'utf8'), camerasFile, imagesFile);
+  const model = parseColmapText(
+    readFileSync(camerasFile, 'utf8'),
+    readFileSync(imagesFile, 'utf8'),
+    camerasFile,
+    imagesFile,
+  );
   return names.map((name) => {
     const image = model.images.find((im) => im.name === name);
     if (!image) throw new Error(`${imagesFile}: no image named '${name}' (listed in ${viewsFile})`);
     const camera = model.cameras.get(image.cameraId)!;
     const png = readPng(join(dir, 'images', name), 3, height, width);
     if (camera.width !== png.width || camera.height !== png.height)
-      throw new Error(`${camerasFile}: camera ${camera.id} is ${camera.width}×${camera.height} but ${name} is ${png.width}×${png.height}`);
+      throw new Error(
+        `${camerasFile}: camera ${camera.id} is ${camera.width}×${camera.height} but ${name} is ${png.width}×${png.height}`,
+      );
     return {
       rgb: decodeRgb(png.data),
       intrinsics: colmapCameraIntrinsics(camera).intrinsics,

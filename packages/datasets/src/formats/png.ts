@@ -16,7 +16,11 @@ export function encodePng(data: Uint8Array, height: number, width: number, chann
   if (data.length !== height * width * channels)
     throw new Error(`encodePng: data has ${data.length} values, expected ${height}·${width}·${channels}`);
   const colorType = channels === 1 ? 0 : 2;
-  const png = { width, height, data: Buffer.from(data.buffer, data.byteOffset, data.byteLength) } as unknown as PNG;
+  const png = {
+    width,
+    height,
+    data: Buffer.from(data.buffer, data.byteOffset, data.byteLength),
+  } as unknown as PNG;
   return PNG.sync.write(png, { colorType, inputColorType: colorType, inputHasAlpha: false, bitDepth: 8 });
 }
 

@@ -37,7 +37,8 @@ export function normalize(a: Vec3): Vec3 {
 export function matMul(a: Mat3, b: Mat3): Mat3 {
   const out = new Array(9).fill(0) as Mat3;
   for (let i = 0; i < 3; i++)
-    for (let j = 0; j < 3; j++) out[i * 3 + j] = a[i * 3] * b[j] + a[i * 3 + 1] * b[3 + j] + a[i * 3 + 2] * b[6 + j];
+    for (let j = 0; j < 3; j++)
+      out[i * 3 + j] = a[i * 3] * b[j] + a[i * 3 + 1] * b[3 + j] + a[i * 3 + 2] * b[6 + j];
   return out;
 }
 

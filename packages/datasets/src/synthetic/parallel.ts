@@ -16,7 +16,11 @@ export interface SampleRequest {
 export function sampleBuffers(sample: MultiViewSample): ArrayBuffer[] {
   const out: ArrayBuffer[] = [];
   for (const v of sample.views) {
-    out.push(v.rgb.buffer as ArrayBuffer, v.intrinsics.buffer as ArrayBuffer, v.cameraToWorld.buffer as ArrayBuffer);
+    out.push(
+      v.rgb.buffer as ArrayBuffer,
+      v.intrinsics.buffer as ArrayBuffer,
+      v.cameraToWorld.buffer as ArrayBuffer,
+    );
     if (v.labels) for (const a of Object.values(v.labels)) if (a) out.push(a.buffer as ArrayBuffer);
   }
   return out;
@@ -47,12 +51,16 @@ function startWorker(workerData: unknown): Worker {
 export async function renderSamples(
   worldOptions: SyntheticWorldOptions,
   requests: readonly SampleRequest[],
-  options: { workers?: number; onSample?: (sample: MultiViewSample, position: number) => void | Promise<void> } = {},
+  options: {
+    workers?: number;
+    onSample?: (sample: MultiViewSample, position: number) => void | Promise<void>;
+  } = {},
 ): Promise<MultiViewSample[]> {
   const world = new SyntheticWorld(worldOptions); // validates options and indices up front
   for (const r of requests) world.sceneId(r.split, r.index);
   const workers = Math.min(options.workers ?? 0, requests.length);
-  if (!Number.isInteger(workers) || workers < 0) throw new Error(`renderSamples: workers must be a non-negative integer, got ${options.workers}`);
+  if (!Number.isInteger(workers) || workers < 0)
+    throw new Error(`renderSamples: workers must be a non-negative integer, got ${options.workers}`);
   const results: MultiViewSample[] = new Array(requests.length);
   if (workers === 0) {
     for (let i = 0; i < requests.length; i++) {
@@ -61,7 +69,7 @@ export async function renderSamples(
     }
     return results;
   }
-    let next = 0;
+  let next = 0;
   const pool = Array.from({ length: workers }, () => startWorker(world.options));
   try {
     await Promise.all(
@@ -77,14 +85,21 @@ export async function renderSamples(
               current = next++;
               worker.postMessage({ position: current, request: requests[current] });
             };
-            worker.on('message', (message: { position: number; sample?: MultiViewSample; error?: string }) => {
-              if (message.error !== undefined) {
-                reject(new Error(`renderSamples: worker failed on request ${message.position}: ${message.error}`));
-                return;
-              }
-              results[message.position] = message.sample!;
-              Promise.resolve(options.onSample?.(message.sample!, message.position)).then(dispatch, reject);
-            });
+            worker.on(
+              'message',
+              (message: { position: number; sample?: MultiViewSample; error?: string }) => {
+                if (message.error !== undefined) {
+                  reject(
+                    new Error(
+                      `renderSamples: worker failed on request ${message.position}: ${message.error}`,
+                    ),
+                  );
+                  return;
+                }
+                results[message.position] = message.sample!;
+                Promise.resolve(options.onSample?.(message.sample!, message.position)).then(dispatch, reject);
+              },
+            );
             worker.on('error', reject);
             worker.on('exit', (code) => {
               if (next < requests.length || (current >= 0 && results[current] === undefined))

@@ -388,7 +388,7 @@ export function renderView(
             nz = qz / radial;
           }
         } else {
-          const cy2 = qy > h ? h : qy < -h ? -h : qy;
+          const cy2 = Math.min(h, Math.max(-h, qy));
           nx = qx / r;
           ny = (qy - cy2) / r;
           nz = qz / r;

@@ -111,8 +111,21 @@ class SceneBuilder {
 
   constructor(readonly rng: Rng) {}
 
-  material(kind: TextureKindName, colorA: Rgb, colorB: Rgb, frequency: number, axis: Vec3 = [0, 1, 0]): number {
-    this.materials.push({ kind, colorA, colorB, frequency, axis: normalize(axis), seed: this.rng.seed() | 0 });
+  material(
+    kind: TextureKindName,
+    colorA: Rgb,
+    colorB: Rgb,
+    frequency: number,
+    axis: Vec3 = [0, 1, 0],
+  ): number {
+    this.materials.push({
+      kind,
+      colorA,
+      colorB,
+      frequency,
+      axis: normalize(axis),
+      seed: this.rng.seed() | 0,
+    });
     return this.materials.length - 1;
   }
 
@@ -128,7 +141,8 @@ class SceneBuilder {
       [0, 0, 1],
       [1, 1, 0],
     ];
-    const frequency = kind === 'checker' ? rng.uniform(2, 5) : kind === 'wood' ? rng.uniform(6, 12) : rng.uniform(2.5, 7);
+    const frequency =
+      kind === 'checker' ? rng.uniform(2, 5) : kind === 'wood' ? rng.uniform(6, 12) : rng.uniform(2.5, 7);
     return this.material(kind, a, b, frequency, rng.pick(axes));
   }
 
@@ -148,7 +162,14 @@ function box(
   return { kind: 'box', center, rotation, size: half, semantic, part: 0, salient: false, material, instance };
 }
 
-function cylinder(center: Vec3, radius: number, halfHeight: number, semantic: number, material: number, instance: number): Primitive {
+function cylinder(
+  center: Vec3,
+  radius: number,
+  halfHeight: number,
+  semantic: number,
+  material: number,
+  instance: number,
+): Primitive {
   return {
     kind: 'cylinder',
     center,
@@ -162,7 +183,13 @@ function cylinder(center: Vec3, radius: number, halfHeight: number, semantic: nu
   };
 }
 
-function sphere(center: Vec3, radius: number, semantic: number, material: number, instance: number): Primitive {
+function sphere(
+  center: Vec3,
+  radius: number,
+  semantic: number,
+  material: number,
+  instance: number,
+): Primitive {
   return {
     kind: 'sphere',
     center,
@@ -191,10 +218,21 @@ const PALETTE: Record<string, Rgb> = {
 type FurnitureMaker = (b: SceneBuilder) => Furniture;
 const id = (name: Nyud40ClassName) => nyud40Id(name);
 
-function legs(b: SceneBuilder, w: number, d: number, h: number, r: number, semantic: number, mat: number, inst: number): Primitive[] {
+function legs(
+  w: number,
+  d: number,
+  h: number,
+  r: number,
+  semantic: number,
+  mat: number,
+  inst: number,
+): Primitive[] {
   const out: Primitive[] = [];
   for (const sx of [-1, 1])
-    for (const sz of [-1, 1]) out.push(cylinder([sx * (w / 2 - r * 1.5), h / 2, sz * (d / 2 - r * 1.5)], r, h / 2, semantic, mat, inst));
+    for (const sz of [-1, 1])
+      out.push(
+        cylinder([sx * (w / 2 - r * 1.5), h / 2, sz * (d / 2 - r * 1.5)], r, h / 2, semantic, mat, inst),
+      );
   return out;
 }
 
@@ -206,11 +244,25 @@ const FURNITURE: Record<string, FurnitureMaker> = {
     const h = rng.uniform(0.7, 0.78);
     const inst = b.instance();
     const mat = b.randomMaterial(PALETTE.wood, ['wood', 'noise']);
-    const prims = [box([0, h - 0.02, 0], [w / 2, 0.02, d / 2], id('table'), mat, inst), ...legs(b, w, d, h - 0.04, 0.025, id('table'), mat, inst)];
+    const prims = [
+      box([0, h - 0.02, 0], [w / 2, 0.02, d / 2], id('table'), mat, inst),
+      ...legs(w, d, h - 0.04, 0.025, id('table'), mat, inst),
+    ];
     if (rng.next() < 0.6) {
       const bi = b.instance();
-      const bm = b.randomMaterial(rng.pick([PALETTE.red, PALETTE.green, PALETTE.yellow]), ['noise', 'stripes']);
-      prims.push(box([rng.uniform(-w / 4, w / 4), h + 0.03, rng.uniform(-d / 5, d / 5)], [0.12, 0.03, 0.09], id('books'), bm, bi));
+      const bm = b.randomMaterial(rng.pick([PALETTE.red, PALETTE.green, PALETTE.yellow]), [
+        'noise',
+        'stripes',
+      ]);
+      prims.push(
+        box(
+          [rng.uniform(-w / 4, w / 4), h + 0.03, rng.uniform(-d / 5, d / 5)],
+          [0.12, 0.03, 0.09],
+          id('books'),
+          bm,
+          bi,
+        ),
+      );
     }
     return { prims, width: w, depth: d, againstWall: false };
   },
@@ -224,7 +276,7 @@ const FURNITURE: Record<string, FurnitureMaker> = {
       prims: [
         box([0, seat, 0], [w / 2, 0.025, w / 2], id('chair'), mat, inst),
         box([0, seat + 0.25, -w / 2 + 0.025], [w / 2, 0.23, 0.025], id('chair'), mat, inst),
-        ...legs(b, w, w, seat - 0.025, 0.02, id('chair'), mat, inst),
+        ...legs(w, w, seat - 0.025, 0.02, id('chair'), mat, inst),
       ],
       width: w,
       depth: w,
@@ -236,17 +288,27 @@ const FURNITURE: Record<string, FurnitureMaker> = {
     const w = rng.uniform(1.5, 2.1);
     const d = rng.uniform(0.8, 0.95);
     const inst = b.instance();
-    const mat = b.randomMaterial(rng.pick([PALETTE.fabric, PALETTE.grey, PALETTE.green]), ['noise', 'stripes', 'checker']);
+    const mat = b.randomMaterial(rng.pick([PALETTE.fabric, PALETTE.grey, PALETTE.green]), [
+      'noise',
+      'stripes',
+      'checker',
+    ]);
     const prims = [
       box([0, 0.22, 0.05], [w / 2, 0.22, d / 2 - 0.05], id('sofa'), mat, inst),
       box([0, 0.45, -d / 2 + 0.1], [w / 2, 0.45, 0.1], id('sofa'), mat, inst),
       box([-w / 2 + 0.1, 0.32, 0.05], [0.1, 0.32, d / 2 - 0.05], id('sofa'), mat, inst),
       box([w / 2 - 0.1, 0.32, 0.05], [0.1, 0.32, d / 2 - 0.05], id('sofa'), mat, inst),
     ];
-    const pm = b.randomMaterial(rng.pick([PALETTE.yellow, PALETTE.red, PALETTE.white]), ['stripes', 'checker', 'noise']);
+    const pm = b.randomMaterial(rng.pick([PALETTE.yellow, PALETTE.red, PALETTE.white]), [
+      'stripes',
+      'checker',
+      'noise',
+    ]);
     for (const sx of [-1, 1]) {
       const pi = b.instance();
-      prims.push(box([sx * (w / 2 - 0.38), 0.6, -d / 2 + 0.28], [0.2, 0.16, 0.07], id('pillow'), pm, pi, rotationY(0)));
+      prims.push(
+        box([sx * (w / 2 - 0.38), 0.6, -d / 2 + 0.28], [0.2, 0.16, 0.07], id('pillow'), pm, pi, rotationY(0)),
+      );
     }
     return { prims, width: w, depth: d, againstWall: true };
   },
@@ -256,7 +318,11 @@ const FURNITURE: Record<string, FurnitureMaker> = {
     const d = rng.uniform(1.9, 2.1);
     const inst = b.instance();
     const frame = b.randomMaterial(PALETTE.wood, ['wood']);
-    const sheet = b.randomMaterial(rng.pick([PALETTE.white, PALETTE.fabric, PALETTE.yellow]), ['noise', 'stripes', 'checker']);
+    const sheet = b.randomMaterial(rng.pick([PALETTE.white, PALETTE.fabric, PALETTE.yellow]), [
+      'noise',
+      'stripes',
+      'checker',
+    ]);
     const prims = [
       box([0, 0.2, 0], [w / 2, 0.2, d / 2], id('bed'), frame, inst),
       box([0, 0.48, 0.02], [w / 2 - 0.02, 0.08, d / 2 - 0.04], id('bed'), sheet, inst),
@@ -281,11 +347,13 @@ const FURNITURE: Record<string, FurnitureMaker> = {
       while (x < w / 2 - 0.12) {
         const bw = rng.uniform(0.06, 0.18);
         const bh = rng.uniform(0.15, 0.25);
-        const bm = b.randomMaterial(rng.pick([PALETTE.red, PALETTE.green, PALETTE.fabric, PALETTE.yellow, PALETTE.white]), [
-          'noise',
-          'stripes',
-        ]);
-        prims.push(box([x + bw / 2, y, d / 2 - 0.04], [bw / 2 - 0.005, bh / 2, 0.05], id('books'), bm, b.instance()));
+        const bm = b.randomMaterial(
+          rng.pick([PALETTE.red, PALETTE.green, PALETTE.fabric, PALETTE.yellow, PALETTE.white]),
+          ['noise', 'stripes'],
+        );
+        prims.push(
+          box([x + bw / 2, y, d / 2 - 0.04], [bw / 2 - 0.005, bh / 2, 0.05], id('books'), bm, b.instance()),
+        );
         x += bw;
       }
     }
@@ -300,7 +368,9 @@ const FURNITURE: Record<string, FurnitureMaker> = {
     const prims = [box([0, h / 2, 0], [w / 2, h / 2, d / 2], id('cabinet'), mat, b.instance())];
     if (rng.next() < 0.5) {
       const tv = b.material('noise', [0.08, 0.08, 0.1], [0.25, 0.28, 0.35], 3);
-      prims.push(box([0, h + 0.3, 0], [Math.min(w / 2, 0.5), 0.28, 0.03], id('television'), tv, b.instance()));
+      prims.push(
+        box([0, h + 0.3, 0], [Math.min(w / 2, 0.5), 0.28, 0.03], id('television'), tv, b.instance()),
+      );
     }
     return { prims, width: w, depth: d, againstWall: true };
   },
@@ -317,7 +387,9 @@ const FURNITURE: Record<string, FurnitureMaker> = {
     ];
     if (rng.next() < 0.6) {
       const pm = b.material('noise', [0.92, 0.92, 0.9], [0.75, 0.75, 0.72], 8);
-      prims.push(box([rng.uniform(-0.2, 0.2), 0.757, 0.05], [0.15, 0.002, 0.11], id('paper'), pm, b.instance()));
+      prims.push(
+        box([rng.uniform(-0.2, 0.2), 0.757, 0.05], [0.15, 0.002, 0.11], id('paper'), pm, b.instance()),
+      );
     }
     return { prims, width: w, depth: d, againstWall: true };
   },
@@ -340,7 +412,10 @@ const FURNITURE: Record<string, FurnitureMaker> = {
     const mat = b.randomMaterial(PALETTE.wood, ['wood', 'noise']);
     const prims = [box([0, 0.28, 0], [w / 2, 0.28, w / 2], id('night stand'), mat, b.instance())];
     if (rng.next() < 0.7) {
-      const bag = b.randomMaterial(rng.pick([PALETTE.red, PALETTE.dark, PALETTE.fabric]), ['noise', 'checker']);
+      const bag = b.randomMaterial(rng.pick([PALETTE.red, PALETTE.dark, PALETTE.fabric]), [
+        'noise',
+        'checker',
+      ]);
       prims.push(sphere([0, 0.56 + 0.09, 0], 0.09, id('otherprop'), bag, b.instance()));
     }
     return { prims, width: w, depth: w, againstWall: true };
@@ -362,7 +437,17 @@ const FURNITURE: Record<string, FurnitureMaker> = {
     const mat = b.randomMaterial([0.62, 0.47, 0.3], ['noise', 'stripes']);
     const inst = b.instance();
     const prims = [box([0, s / 2, 0], [s / 2, s / 2, s / 2], id('box'), mat, inst)];
-    if (rng.next() < 0.5) prims.push(box([0, s + s / 4, 0], [s / 3, s / 4, s / 3], id('box'), mat, b.instance(), rotationY(rng.uniform(0, 1))));
+    if (rng.next() < 0.5)
+      prims.push(
+        box(
+          [0, s + s / 4, 0],
+          [s / 3, s / 4, s / 3],
+          id('box'),
+          mat,
+          b.instance(),
+          rotationY(rng.uniform(0, 1)),
+        ),
+      );
     return { prims, width: s, depth: s, againstWall: false };
   },
   floorLamp(b) {
@@ -383,11 +468,22 @@ const FURNITURE: Record<string, FurnitureMaker> = {
   },
   ball(b) {
     const r = b.rng.uniform(0.12, 0.22);
-    const mat = b.randomMaterial(b.rng.pick([PALETTE.red, PALETTE.yellow, PALETTE.green]), ['stripes', 'checker']);
-    return { prims: [sphere([0, r, 0], r, id('otherprop'), mat, b.instance())], width: 2 * r, depth: 2 * r, againstWall: false };
+    const mat = b.randomMaterial(b.rng.pick([PALETTE.red, PALETTE.yellow, PALETTE.green]), [
+      'stripes',
+      'checker',
+    ]);
+    return {
+      prims: [sphere([0, r, 0], r, id('otherprop'), mat, b.instance())],
+      width: 2 * r,
+      depth: 2 * r,
+      againstWall: false,
+    };
   },
   bag(b) {
-    const mat = b.randomMaterial(b.rng.pick([PALETTE.dark, PALETTE.red, PALETTE.fabric]), ['noise', 'checker']);
+    const mat = b.randomMaterial(b.rng.pick([PALETTE.dark, PALETTE.red, PALETTE.fabric]), [
+      'noise',
+      'checker',
+    ]);
     return {
       prims: [box([0, 0.2, 0], [0.18, 0.2, 0.1], id('bag'), mat, b.instance(), rotationY(0))],
       width: 0.36,
@@ -400,7 +496,9 @@ const FURNITURE: Record<string, FurnitureMaker> = {
 const FURNITURE_NAMES = Object.keys(FURNITURE);
 
 function rectOverlaps(a: Footprint, list: Footprint[], margin: number): boolean {
-  return list.some((b) => a.x0 < b.x1 + margin && b.x0 < a.x1 + margin && a.z0 < b.z1 + margin && b.z0 < a.z1 + margin);
+  return list.some(
+    (b) => a.x0 < b.x1 + margin && b.x0 < a.x1 + margin && a.z0 < b.z1 + margin && b.z0 < a.z1 + margin,
+  );
 }
 
 /** World footprint of a w×d rectangle rotated by a yaw that is a multiple of 90° or arbitrary (AABB). */
@@ -414,7 +512,11 @@ function footprint(x: number, z: number, w: number, d: number, yaw: number): Foo
 
 function place(prims: Primitive[], yaw: number, x: number, z: number): Primitive[] {
   const r = rotationY(yaw);
-  return prims.map((p) => ({ ...p, center: add(matVec(r, p.center), [x, 0, z]), rotation: matMul(r, p.rotation) }));
+  return prims.map((p) => ({
+    ...p,
+    center: add(matVec(r, p.center), [x, 0, z]),
+    rotation: matMul(r, p.rotation),
+  }));
 }
 
 /** The band the camera moves in is z < CAMERA_BAND; furniture keeps out of z < FURNITURE_START. */
@@ -435,9 +537,19 @@ export function buildScene(seed: number, options: SceneOptions = {}): SceneDescr
   const Lz = rng.uniform(4.2, 6.5);
 
   const wallColor = rng.pick<Rgb>([PALETTE.light, [0.75, 0.8, 0.7], [0.8, 0.72, 0.62], [0.7, 0.75, 0.82]]);
-  const wall = b.material(rng.pick(['noise', 'stripes'] as const), jitterColor(rng, wallColor, 0.05), darker(wallColor, 0.8), rng.uniform(2, 5), [1, 0, 1]);
+  const wall = b.material(
+    rng.pick(['noise', 'stripes'] as const),
+    jitterColor(rng, wallColor, 0.05),
+    darker(wallColor, 0.8),
+    rng.uniform(2, 5),
+    [1, 0, 1],
+  );
   const accent = b.randomMaterial(jitterColor(rng, wallColor, 0.15), ['stripes', 'noise', 'checker']);
-  const floor = b.randomMaterial(rng.pick([PALETTE.wood, PALETTE.grey, [0.6, 0.5, 0.4] as Rgb]), ['wood', 'checker', 'noise']);
+  const floor = b.randomMaterial(rng.pick([PALETTE.wood, PALETTE.grey, [0.6, 0.5, 0.4] as Rgb]), [
+    'wood',
+    'checker',
+    'noise',
+  ]);
   const ceiling = b.material('noise', [0.9, 0.9, 0.88], [0.75, 0.75, 0.73], 2.5);
   const accentFace = rng.pick([0, 1, 5]);
   const wallFaces = [0, 1, 4, 5].map((f) => (f === accentFace ? accent : wall));
@@ -472,9 +584,19 @@ export function buildScene(seed: number, options: SceneOptions = {}): SceneDescr
     wallSpans[face].push([a - w / 2, a + w / 2]);
     const thick = cls === 'curtain' ? 0.05 : 0.025;
     const color: Rgb =
-      cls === 'window' ? [0.75, 0.85, 0.95] : cls === 'mirror' ? [0.7, 0.75, 0.78] : cls === 'whiteboard' ? [0.93, 0.93, 0.93] : jitterColor(rng, PALETTE.fabric, 0.3);
+      cls === 'window'
+        ? [0.75, 0.85, 0.95]
+        : cls === 'mirror'
+          ? [0.7, 0.75, 0.78]
+          : cls === 'whiteboard'
+            ? [0.93, 0.93, 0.93]
+            : jitterColor(rng, PALETTE.fabric, 0.3);
     const mat =
-      cls === 'door' ? b.randomMaterial(PALETTE.wood, ['wood']) : cls === 'picture' || cls === 'curtain' || cls === 'blinds' ? b.randomMaterial(color) : b.material('noise', color, darker(color, 0.85), 4);
+      cls === 'door'
+        ? b.randomMaterial(PALETTE.wood, ['wood'])
+        : cls === 'picture' || cls === 'curtain' || cls === 'blinds'
+          ? b.randomMaterial(color)
+          : b.material('noise', color, darker(color, 0.85), 4);
     const y = bottom + h / 2;
     const center: Vec3 = face === 0 ? [thick, y, a] : face === 1 ? [Lx - thick, y, a] : [a, y, Lz - thick];
     const half: Vec3 = face === 5 ? [w / 2, h / 2, thick] : [thick, h / 2, w / 2];
@@ -486,7 +608,10 @@ export function buildScene(seed: number, options: SceneOptions = {}): SceneDescr
   const hasPerson = rng.next() < (options.personProbability ?? 1);
   if (hasPerson) {
     const skin = b.material('noise', jitterColor(rng, [0.8, 0.6, 0.48], 0.12), [0.62, 0.45, 0.35], 6);
-    const shirt = b.randomMaterial(rng.pick([PALETTE.red, PALETTE.fabric, PALETTE.green, PALETTE.yellow, PALETTE.white]), ['stripes', 'checker', 'noise']);
+    const shirt = b.randomMaterial(
+      rng.pick([PALETTE.red, PALETTE.fabric, PALETTE.green, PALETTE.yellow, PALETTE.white]),
+      ['stripes', 'checker', 'noise'],
+    );
     const trousers = b.randomMaterial(rng.pick([PALETTE.dark, PALETTE.fabric, PALETTE.grey]), ['noise']);
     const shoes = b.material('noise', [0.12, 0.1, 0.1], [0.3, 0.25, 0.2], 6);
     const inst = b.instance();
@@ -526,7 +651,14 @@ export function buildScene(seed: number, options: SceneOptions = {}): SceneDescr
         z = rng.uniform(FURNITURE_START + r, Lz - r - 0.05);
       }
       const fp = footprint(x, z, item.width, item.depth, yaw);
-      if (fp.z0 < FURNITURE_START || fp.x0 < 0 || fp.x1 > Lx || fp.z1 > Lz || rectOverlaps(fp, occupied, 0.05)) continue;
+      if (
+        fp.z0 < FURNITURE_START ||
+        fp.x0 < 0 ||
+        fp.x1 > Lx ||
+        fp.z1 > Lz ||
+        rectOverlaps(fp, occupied, 0.05)
+      )
+        continue;
       occupied.push(fp);
       const placed = place(item.prims, yaw, x, z);
       placedGroups.push(placed);
@@ -540,31 +672,52 @@ export function buildScene(seed: number, options: SceneOptions = {}): SceneDescr
   const lights: PointLight[] = [];
   const lightCount = 1 + rng.int(2);
   for (let i = 0; i < lightCount; i++)
-    lights.push({ position: [rng.uniform(0.5, Lx - 0.5), Ly - 0.15, rng.uniform(0.5, Lz - 0.5)], intensity: (lightCount === 1 ? 1.25 : 0.75) * rng.uniform(0.9, 1.1) });
+    lights.push({
+      position: [rng.uniform(0.5, Lx - 0.5), Ly - 0.15, rng.uniform(0.5, Lz - 0.5)],
+      intensity: (lightCount === 1 ? 1.25 : 0.75) * rng.uniform(0.9, 1.1),
+    });
   const ambient = rng.uniform(0.25, 0.35);
 
   // Handheld clip: constant velocity and angular rates plus a little shake.
   const p0: Vec3 = [rng.uniform(0.3 * Lx, 0.7 * Lx), rng.uniform(1.1, 1.7), rng.uniform(0.45, 1.15)];
-  const lookAt: Vec3 = [rng.uniform(0.25 * Lx, 0.75 * Lx), rng.uniform(0.6, 1.4), rng.uniform(FURNITURE_START + 1, Lz)];
-  const target = personCenter && rng.next() < 0.8 ? add(personCenter, [rng.uniform(-0.6, 0.6), rng.uniform(-0.4, 0.3), 0]) : lookAt;
+  const lookAt: Vec3 = [
+    rng.uniform(0.25 * Lx, 0.75 * Lx),
+    rng.uniform(0.6, 1.4),
+    rng.uniform(FURNITURE_START + 1, Lz),
+  ];
+  const target =
+    personCenter && rng.next() < 0.8
+      ? add(personCenter, [rng.uniform(-0.6, 0.6), rng.uniform(-0.4, 0.3), 0])
+      : lookAt;
   const forward = normalize(sub(target, p0));
   const yaw0 = Math.atan2(forward[0], forward[2]);
   const pitch0 = Math.asin(forward[1]);
   const roll0 = rng.uniform(-0.06, 0.06);
   const heading = rng.uniform(0, 2 * Math.PI);
   const speed = rng.uniform(0.03, 0.1);
-  const velocity: Vec3 = [speed * Math.cos(heading), speed * rng.uniform(-0.25, 0.25), speed * Math.sin(heading)];
+  const velocity: Vec3 = [
+    speed * Math.cos(heading),
+    speed * rng.uniform(-0.25, 0.25),
+    speed * Math.sin(heading),
+  ];
   const rates = [rng.uniform(-0.025, 0.025), rng.uniform(-0.012, 0.012), rng.uniform(-0.006, 0.006)];
   const clip: ClipFrame[] = [];
   for (let k = -CLIP_HALF_LENGTH; k <= CLIP_HALF_LENGTH; k++) {
-    const shake = k === 0 ? [0, 0, 0, 0, 0, 0] : Array.from({ length: 6 }, (_, i) => rng.uniform(-1, 1) * (i < 3 ? 0.004 : 0.004));
+    const shake =
+      k === 0
+        ? [0, 0, 0, 0, 0, 0]
+        : Array.from({ length: 6 }, (_, i) => rng.uniform(-1, 1) * (i < 3 ? 0.004 : 0.004));
     const yaw = yaw0 + rates[0] * k + shake[3];
     const pitch = pitch0 + rates[1] * k + shake[4];
     const dir: Vec3 = [Math.sin(yaw) * Math.cos(pitch), Math.sin(pitch), Math.cos(yaw) * Math.cos(pitch)];
     clip.push({
       offset: k,
       rotation: cameraRotation(dir, roll0 + rates[2] * k + shake[5]),
-      position: [p0[0] + velocity[0] * k + shake[0], p0[1] + velocity[1] * k + shake[1], p0[2] + velocity[2] * k + shake[2]],
+      position: [
+        p0[0] + velocity[0] * k + shake[0],
+        p0[1] + velocity[1] * k + shake[1],
+        p0[2] + velocity[2] * k + shake[2],
+      ],
     });
   }
 

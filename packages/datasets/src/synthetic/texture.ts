@@ -118,7 +118,9 @@ export function albedo(
     const ring = 0.5 + 0.5 * Math.sin(2 * Math.PI * r);
     t = ring * ring * ring;
   }
-  const detail = 0.82 + 0.36 * valueNoise(x * DETAIL_FREQUENCY, y * DETAIL_FREQUENCY, z * DETAIL_FREQUENCY, seed ^ 0x1234567);
+  const detail =
+    0.82 +
+    0.36 * valueNoise(x * DETAIL_FREQUENCY, y * DETAIL_FREQUENCY, z * DETAIL_FREQUENCY, seed ^ 0x1234567);
   out[0] = (materials[o + 1] + (materials[o + 4] - materials[o + 1]) * t) * detail;
   out[1] = (materials[o + 2] + (materials[o + 5] - materials[o + 2]) * t) * detail;
   out[2] = (materials[o + 3] + (materials[o + 6] - materials[o + 3]) * t) * detail;

@@ -65,7 +65,9 @@ export function resolveWorldOptions(options: SyntheticWorldOptions = {}): Resolv
   checkInteger('antialias', o.antialias, 1, 4);
   checkInteger('edgeRadius', o.edgeRadius, 1, 64);
   if (typeof o.personProbability !== 'number' || !(o.personProbability >= 0 && o.personProbability <= 1))
-    throw new Error(`SyntheticWorld: personProbability must be in [0, 1], got ${String(o.personProbability)}`);
+    throw new Error(
+      `SyntheticWorld: personProbability must be in [0, 1], got ${String(o.personProbability)}`,
+    );
   return o;
 }
 
@@ -136,7 +138,24 @@ export class SyntheticWorld {
       const frame = scene.clip[offset + CLIP_HALF_LENGTH];
       const R = frame.rotation;
       const c = frame.position;
-      const cameraToWorld = Float64Array.from([R[0], R[1], R[2], c[0], R[3], R[4], R[5], c[1], R[6], R[7], R[8], c[2], 0, 0, 0, 1]);
+      const cameraToWorld = Float64Array.from([
+        R[0],
+        R[1],
+        R[2],
+        c[0],
+        R[3],
+        R[4],
+        R[5],
+        c[1],
+        R[6],
+        R[7],
+        R[8],
+        c[2],
+        0,
+        0,
+        0,
+        1,
+      ]);
       const r = renderView(compiled, K, cameraToWorld, height, width, antialias);
       const view: SampleView = {
         rgb: r.rgb,
@@ -161,12 +180,15 @@ export class SyntheticWorld {
   }
 
   private checkSplit(split: Split): void {
-    if (split !== 'train' && split !== 'val') throw new Error(`SyntheticWorld: split must be 'train' or 'val', got ${String(split)}`);
+    if (split !== 'train' && split !== 'val')
+      throw new Error(`SyntheticWorld: split must be 'train' or 'val', got ${String(split)}`);
   }
 
   private checkIndex(split: Split, index: number): void {
     const n = this.size(split);
     if (!Number.isInteger(index) || index < 0 || index >= n)
-      throw new Error(`SyntheticWorld: index must be an integer in [0, ${n - 1}] for split '${split}', got ${String(index)}`);
+      throw new Error(
+        `SyntheticWorld: index must be an integer in [0, ${n - 1}] for split '${split}', got ${String(index)}`,
+      );
   }
 }
