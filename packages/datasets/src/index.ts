@@ -1,0 +1,22 @@
+export {
+  IGNORE_LABEL,
+  NYUD40_CLASSES,
+  NYUD40_TO_PASCAL_CONTEXT,
+  PASCAL_CONTEXT_CLASSES,
+  PASCAL_PART_CLASSES,
+  nyud40Id,
+} from './classes.js';
+export type { Nyud40ClassName } from './classes.js';
+export { NYUD_TASKS, PASCAL_TASKS, TASK_NAMES } from './schema.js';
+export type { MultiViewSample, SampleView, TaskLabels, TaskName } from './schema.js';
+export { Rng, hashSeeds } from './random.js';
+export { NYUV2_INTRINSICS, nyuv2Intrinsics } from './intrinsics.js';
+export { semanticBoundaries } from './boundaries.js';
+export { SPLITS, SyntheticWorld, resolveWorldOptions } from './synthetic/world.js';
+export type { ResolvedWorldOptions, Split, SyntheticWorldOptions } from './synthetic/world.js';
+export { CLIP_HALF_LENGTH, buildScene } from './synthetic/scene.js';
+export type { ClipFrame, PointLight, Room, SceneDescription, SceneOptions } from './synthetic/scene.js';
+export { compileScene, renderView } from './synthetic/render.js';
+export type { CompiledScene, RenderedView } from './synthetic/render.js';
+export type { Primitive, PrimitiveKindName } from './synthetic/primitives.js';
+export type { Material, TextureKindName } from './synthetic/texture.js';
