@@ -119,6 +119,7 @@ export function boundaryCountsForImage(
   options: { maxDist: number; thresholds: readonly number[]; quantize?: boolean; nms?: boolean; thin?: boolean },
 ): BoundaryCounts[] {
   const { maxDist, thresholds, quantize = true, nms = true, thin = true } = options;
+  if (pred.length !== h * w || gt.length !== h * w) throw new Error(`expected ${h * w} values for ${h}x${w}`);
   let values: ArrayLike<number> = pred;
   if (quantize) {
     // np.uint8(255·p): truncation toward zero (p in [0, 1]).
@@ -137,30 +138,45 @@ export function boundaryCountsForImage(
   const radius = maxDist * Math.sqrt(h * h + w * w);
   const matcher = new BoundaryMatcher(gt, h, w, radius);
   const stride = w + 2;
-  const pad = new Uint8Array((h + 2) * stride);
-  const out: BoundaryCounts[] = [];
-  // Highest threshold first: the predicted sets grow, and the warm-started matching grows with them.
-  const order = thresholds.map((t, i) => [t, i] as const).sort((a, b) => b[0] - a[0]);
-  const result: BoundaryCounts[] = new Array(thresholds.length);
+  // Pixels by decreasing value: the map thresholded at t is a prefix of this order, so the thresholds are
+  // visited from the highest down and each binary map extends the previous one.
+  const order = new Uint32Array(h * w);
+  for (let i = 0; i < h * w; i++) order[i] = i;
+  const vals = Float64Array.from(values);
+  order.sort((a, b) => vals[b] - vals[a]);
+  const raw = new Uint8Array((h + 2) * stride); // thresholded, padded
+  const work = new Uint8Array((h + 2) * stride); // thinned copy
+  const fg: number[] = []; // padded indices of the set pixels of `raw`
   const pixels: number[] = [];
-  for (const [t, idx] of order) {
-    pad.fill(0);
-    for (let y = 0; y < h; y++) {
-      const row = y * w;
-      const prow = (y + 1) * stride + 1;
-      for (let x = 0; x < w; x++) if (values[row + x] >= t) pad[prow + x] = 1;
+  const byThreshold = thresholds.map((t, i) => [t, i] as const).sort((x, y) => y[0] - x[0]);
+  const result: BoundaryCounts[] = new Array(thresholds.length);
+  let next = 0;
+  for (const [t, idx] of byThreshold) {
+    while (next < order.length && vals[order[next]] >= t) {
+      const i = order[next++];
+      const y = (i / w) | 0;
+      const p = (y + 1) * stride + (i - y * w) + 1;
+      raw[p] = 1;
+      fg.push(p);
     }
-    if (thin) thinPadded(pad, h, w);
     pixels.length = 0;
-    for (let y = 0; y < h; y++) {
-      const prow = (y + 1) * stride + 1;
-      for (let x = 0; x < w; x++) if (pad[prow + x]) pixels.push(y * w + x);
+    if (thin) {
+      work.set(raw);
+      thinPadded(work, h, w, fg);
+      for (const p of fg) if (work[p]) pixels.push(unpad(p, stride));
+    } else {
+      for (const p of fg) pixels.push(unpad(p, stride));
     }
     const m = matcher.match(pixels);
     result[idx] = { cntR: m, sumR: matcher.gtCount, cntP: m, sumP: pixels.length };
   }
-  for (const r of result) out.push(r);
-  return out;
+  return result;
+}
+
+function unpad(p: number, stride: number): number {
+  const y = ((p / stride) | 0) - 1;
+  const x = p - (y + 1) * stride - 1;
+  return y * (stride - 2) + x;
 }
 
 /**

@@ -46,14 +46,15 @@ let scratch: Scratch = { size: 0, flags: new Uint8Array(0) };
 
 /**
  * Thins a binary image in place. `img` is a padded `(h+2)×(w+2)` Uint8Array (0/1) whose one-pixel frame
- * is 0; `stride = w + 2`. Returns the number of pixels removed.
+ * is 0; `stride = w + 2`. `foreground`, when given, lists the padded indices of all set pixels (saves a scan
+ * of the whole image). Returns the number of pixels removed.
  */
-export function thinPadded(img: Uint8Array, h: number, w: number): number {
+export function thinPadded(img: Uint8Array, h: number, w: number, foreground?: ArrayLike<number>): number {
   const stride = w + 2;
   const size = (h + 2) * stride;
-  if (scratch.size < size) scratch = { size, flags: new Uint8Array(size) };
+  if (scratch.flags.length < size) scratch = { size, flags: new Uint8Array(size) };
   const flags = scratch.flags;
-  flags.fill(0, 0, size);
+  // Flags are cleared again before returning (every flagged pixel is popped from its queue).
   // Offsets of x1..x8.
   const nb = [1, 1 - stride, -stride, -stride - 1, -1, stride - 1, stride, stride + 1];
   const code = (p: number) =>
@@ -66,15 +67,18 @@ export function thinPadded(img: Uint8Array, h: number, w: number): number {
     (img[p + stride] << 6) |
     (img[p + stride + 1] << 7);
   let queues: [number[], number[]] = [[], []];
-  for (let y = 1; y <= h; y++) {
-    for (let p = y * stride + 1, end = y * stride + w; p <= end; p++) {
-      // Pixels with all 8 neighbours set have X_H = 0 and cannot be deleted until a neighbour goes.
-      if (img[p] && code(p) !== 255) {
-        flags[p] = 3;
-        queues[0].push(p);
-        queues[1].push(p);
-      }
+  // Pixels with all 8 neighbours set have X_H = 0 and cannot be deleted until a neighbour goes.
+  const seed = (p: number) => {
+    if (img[p] && code(p) !== 255) {
+      flags[p] = 3;
+      queues[0].push(p);
+      queues[1].push(p);
     }
+  };
+  if (foreground) {
+    for (let i = 0; i < foreground.length; i++) seed(foreground[i]);
+  } else {
+    for (let y = 1; y <= h; y++) for (let p = y * stride + 1, end = y * stride + w; p <= end; p++) seed(p);
   }
   let removed = 0;
   const del: number[] = [];
