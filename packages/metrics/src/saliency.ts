@@ -12,12 +12,18 @@ import {
 } from './input.js';
 
 /**
- * The protocol's saliency thresholds: `torch.arange(0.05, 1, 0.05)` in float32, i.e. 0.05, 0.10, …, 0.95
- * each rounded to float32 the way torch computes them (start + i·step in double, then cast).
+ * The protocol's saliency thresholds: `torch.arange(0.05, 1, 0.05)` (float32), i.e. 0.05, 0.10, …, 0.95 with
+ * the exact float32 values torch's CPU kernel produces on AVX2 machines: blocks of 8 computed as
+ * float32(base) + j·float32(0.05) with one rounding (FMA), base = float32(0.05 + 0.05·i) from double, and the
+ * last 3 as float32(0.05 + 0.05·i). (Checked against torch 1.13; e.g. the 12th is 0.59999996, not 0.6.)
+ * Other SIMD widths give thresholds one float32 ulp apart, which only matters for predictions exactly on them.
  */
-export const SALIENCY_THRESHOLDS: readonly number[] = Array.from({ length: 19 }, (_, i) =>
-  Math.fround(0.05 + 0.05 * i),
-);
+export const SALIENCY_THRESHOLDS: readonly number[] = Array.from({ length: 19 }, (_, i) => {
+  if (i >= 16) return Math.fround(0.05 + 0.05 * i);
+  const j = i % 8;
+  const base = Math.fround(0.05 + 0.05 * (i - j));
+  return Math.fround(base + j * Math.fround(0.05));
+});
 
 export interface SaliencyOptions {
   /** Scale of the predictions: 1 (default, probabilities) or 255 (the reference meter's 0..255 input). */
