@@ -33,42 +33,45 @@ export function depthToNormals(
   intrinsics: Intrinsics,
   axisSigns: readonly [number, number, number] = [1, 1, 1],
 ): Float64Array {
-  if (depth.length !== h * w) throw new Error(`depth: expected ${h * w} values for ${h}x${w}; got ${depth.length}`);
+  if (depth.length !== h * w)
+    throw new Error(`depth: expected ${h * w} values for ${h}x${w}; got ${depth.length}`);
   const { fx, fy, cx, cy } = readIntrinsics(intrinsics);
   const out = new Float64Array(h * w * 3).fill(Number.NaN);
-  const ok = (i: number) => {
-    const d = depth[i];
-    return d > 0 && Number.isFinite(d);
-  };
+  // Back-projected points; NaN where the depth is unusable.
+  const X = new Float64Array(h * w);
+  const Y = new Float64Array(h * w);
+  const Z = new Float64Array(h * w);
+  for (let y = 0; y < h; y++) {
+    for (let x = 0; x < w; x++) {
+      const i = y * w + x;
+      const d = depth[i];
+      const ok = d > 0 && Number.isFinite(d);
+      X[i] = ok ? (d * (x - cx)) / fx : Number.NaN;
+      Y[i] = ok ? (d * (y - cy)) / fy : Number.NaN;
+      Z[i] = ok ? d : Number.NaN;
+    }
+  }
+  const [sx, sy, sz] = axisSigns;
   for (let y = 1; y < h - 1; y++) {
     for (let x = 1; x < w - 1; x++) {
       const i = y * w + x;
-      if (!(ok(i) && ok(i - 1) && ok(i + 1) && ok(i - w) && ok(i + w))) continue;
-      const px = (xx: number, d: number) => (d * (xx - cx)) / fx;
-      const py = (yy: number, d: number) => (d * (yy - cy)) / fy;
-      const dl = depth[i - 1];
-      const dr = depth[i + 1];
-      const du = depth[i - w];
-      const dd = depth[i + w];
-      // T_x and T_y.
-      const ax = px(x + 1, dr) - px(x - 1, dl);
-      const ay = py(y, dr) - py(y, dl);
-      const az = dr - dl;
-      const bx = px(x, dd) - px(x, du);
-      const by = py(y + 1, dd) - py(y - 1, du);
-      const bz = dd - du;
+      if (Number.isNaN(Z[i])) continue;
+      // T_x = P(x+1) − P(x−1), T_y = P(y+1) − P(y−1); NaN neighbours propagate and are caught below.
+      const ax = X[i + 1] - X[i - 1];
+      const ay = Y[i + 1] - Y[i - 1];
+      const az = Z[i + 1] - Z[i - 1];
+      const bx = X[i + w] - X[i - w];
+      const by = Y[i + w] - Y[i - w];
+      const bz = Z[i + w] - Z[i - w];
       // n = T_y × T_x
-      let nx = by * az - bz * ay;
-      let ny = bz * ax - bx * az;
-      let nz = bx * ay - by * ax;
-      const len = Math.hypot(nx, ny, nz);
-      if (!(len > 0)) continue;
-      nx /= len;
-      ny /= len;
-      nz /= len;
-      out[3 * i] = axisSigns[0] * nx;
-      out[3 * i + 1] = axisSigns[1] * ny;
-      out[3 * i + 2] = axisSigns[2] * nz;
+      const nx = by * az - bz * ay;
+      const ny = bz * ax - bx * az;
+      const nz = bx * ay - by * ax;
+      const len = Math.sqrt(nx * nx + ny * ny + nz * nz);
+      if (!(len > 0)) continue; // also false for NaN
+      out[3 * i] = (sx * nx) / len;
+      out[3 * i + 1] = (sy * ny) / len;
+      out[3 * i + 2] = (sz * nz) / len;
     }
   }
   return out;
@@ -124,7 +127,7 @@ export class CrossTaskConsistencyEvaluator {
       const hw = d.h * d.w;
       const data = new Float64Array(d.b * hw * 3);
       for (let b = 0; b < d.b; b++) {
-        const slice = Array.prototype.slice.call(d.data, b * hw, (b + 1) * hw) as number[];
+        const slice = Float64Array.from({ length: hw }, (_, i) => d.data[b * hw + i]);
         data.set(depthToNormals(slice, d.h, d.w, input.intrinsics, this.axisSigns), b * hw * 3);
       }
       dn = { data, b: d.b, h: d.h, w: d.w, c: 3 };

@@ -35,7 +35,8 @@ export function deltaMtl(
     const b = baseline[t];
     const hib = higherIsBetter[t];
     if (b === undefined) throw new Error(`deltaMtl: baseline has no score for task '${t}'`);
-    if (hib === undefined) throw new Error(`deltaMtl: unknown direction for task '${t}'; pass higherIsBetter`);
+    if (hib === undefined)
+      throw new Error(`deltaMtl: unknown direction for task '${t}'; pass higherIsBetter`);
     if (!Number.isFinite(m) || !Number.isFinite(b) || b === 0) {
       throw new Error(`deltaMtl: task '${t}' needs finite scores and a non-zero baseline; got ${m} vs ${b}`);
     }

@@ -85,7 +85,8 @@ export class MultiTaskEvaluator {
         numClasses: dataset === 'nyud' ? NUM_CLASSES.nyudSemseg : NUM_CLASSES.pascalSemseg,
       });
     }
-    if (has('human_parts')) this.human_parts = new SegmentationEvaluator({ numClasses: NUM_CLASSES.pascalParts });
+    if (has('human_parts'))
+      this.human_parts = new SegmentationEvaluator({ numClasses: NUM_CLASSES.pascalParts });
     if (has('sal')) this.sal = new SaliencyEvaluator(options.saliency);
     if (has('depth')) this.depth = new DepthEvaluator(options.depth);
     if (has('normals')) this.normals = new NormalsEvaluator(options.normals);
@@ -93,11 +94,15 @@ export class MultiTaskEvaluator {
   }
 
   /** Adds a batch: predictions and GT keyed by task (every task of the evaluator must be present). */
-  async update(pred: Partial<Record<TaskName, DenseInput>>, gt: Partial<Record<TaskName, DenseInput>>): Promise<void> {
+  async update(
+    pred: Partial<Record<TaskName, DenseInput>>,
+    gt: Partial<Record<TaskName, DenseInput>>,
+  ): Promise<void> {
     for (const t of this.tasks) {
       const p = pred[t];
       const g = gt[t];
-      if (!p || !g) throw new Error(`MultiTaskEvaluator.update: missing ${!p ? 'prediction' : 'GT'} for task '${t}'`);
+      if (!p || !g)
+        throw new Error(`MultiTaskEvaluator.update: missing ${!p ? 'prediction' : 'GT'} for task '${t}'`);
       const ev = this[t];
       if (ev) await ev.update(p, g);
     }
@@ -123,7 +128,9 @@ export class MultiTaskEvaluator {
 
 /** A JSON-serialisable copy (NaN and ±Infinity become null). */
 export function toRecord<T>(result: T): unknown {
-  return JSON.parse(JSON.stringify(result, (_k, v) => (typeof v === 'number' && !Number.isFinite(v) ? null : v)));
+  return JSON.parse(
+    JSON.stringify(result, (_k, v) => (typeof v === 'number' && !Number.isFinite(v) ? null : v)),
+  );
 }
 
 /** One row of `formatTable`. */

@@ -20,8 +20,9 @@ const RAD2DEG = 180 / Math.PI;
  * @example angleDegrees(1, 0, 0, 0, 1, 0) // 90
  */
 export function angleDegrees(px: number, py: number, pz: number, gx: number, gy: number, gz: number): number {
-  const pn = Math.hypot(px, py, pz);
-  const gn = Math.hypot(gx, gy, gz);
+  // Math.sqrt rather than Math.hypot: several times faster in V8, and no overflow risk for unit-scale vectors.
+  const pn = Math.sqrt(px * px + py * py + pz * pz);
+  const gn = Math.sqrt(gx * gx + gy * gy + gz * gz);
   if (pn > 0) {
     px /= pn;
     py /= pn;
@@ -32,8 +33,14 @@ export function angleDegrees(px: number, py: number, pz: number, gx: number, gy:
     gy /= gn;
     gz /= gn;
   }
-  const d = Math.hypot(px - gx, py - gy, pz - gz);
-  const s = Math.hypot(px + gx, py + gy, pz + gz);
+  const dx = px - gx;
+  const dy = py - gy;
+  const dz = pz - gz;
+  const sx = px + gx;
+  const sy = py + gy;
+  const sz = pz + gz;
+  const d = Math.sqrt(dx * dx + dy * dy + dz * dz);
+  const s = Math.sqrt(sx * sx + sy * sy + sz * sz);
   return 2 * Math.atan2(d, s) * RAD2DEG;
 }
 

@@ -118,7 +118,9 @@ export class SaliencyEvaluator {
         const t = g.data[i];
         if (t === ign) continue;
         if (t !== 0 && t !== 1) {
-          throw new Error(`gt: saliency label ${t} at ${where(i, g)} must be 0, 1 or the ignore index ${ign}`);
+          throw new Error(
+            `gt: saliency label ${t} at ${where(i, g)} must be 0, 1 or the ignore index ${ign}`,
+          );
         }
         const raw = p.data[i];
         if (!Number.isFinite(raw)) {

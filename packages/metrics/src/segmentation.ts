@@ -98,7 +98,9 @@ export class SegmentationEvaluator {
       const t = gd[i];
       if (t === ign) continue;
       if (!(t >= 0 && t < C && Number.isInteger(t))) {
-        throw new Error(`gt: label ${t} at ${where(i, g)} is outside 0..${C - 1} and is not the ignore index ${ign}`);
+        throw new Error(
+          `gt: label ${t} at ${where(i, g)} is outside 0..${C - 1} and is not the ignore index ${ign}`,
+        );
       }
       let k: number;
       if (p.c === 1) {

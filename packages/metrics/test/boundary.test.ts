@@ -62,7 +62,6 @@ describe('boundary matching on synthetic edge maps with known answers', () => {
   });
 
   it('a prediction shifted by more than the tolerance scores F = 0', () => {
-    const gt = gtLines();
     for (const [sx, sy] of [
       [0, 6],
       [0, -6],
@@ -185,7 +184,9 @@ describe('boundary helpers', () => {
   it('boundaryThresholds(99) are SAK’s 0.01 … 0.99', () => {
     const t = boundaryThresholds(99);
     expect(t.length).toBe(99);
-    t.forEach((v, i) => expect(v).toBe(Number(((i + 1) / 100).toFixed(2))));
+    t.forEach((v, i) => {
+      expect(v).toBe(Number(((i + 1) / 100).toFixed(2)));
+    });
   });
 
   it('prf follows SEISM eval_cont for empty maps', () => {
@@ -205,7 +206,9 @@ describe('boundary helpers', () => {
   it('boundariesFromLabels is seg2bmap', () => {
     expect(Array.from(boundariesFromLabels([1, 1, 2, 2], 2, 2))).toEqual([1, 1, 0, 0]);
     // 3x3, left column label 1: boundary on column 0 (east neighbour differs) except the last row
-    expect(Array.from(boundariesFromLabels([1, 2, 2, 1, 2, 2, 1, 2, 2], 3, 3))).toEqual([1, 0, 0, 1, 0, 0, 1, 0, 0]);
+    expect(Array.from(boundariesFromLabels([1, 2, 2, 1, 2, 2, 1, 2, 2], 3, 3))).toEqual([
+      1, 0, 0, 1, 0, 0, 1, 0, 0,
+    ]);
   });
 
   it('thin keeps 1-px lines and reduces a bar to its middle line', () => {
@@ -233,15 +236,15 @@ describe('boundary helpers', () => {
     expect(() => new BoundaryEvaluator({ dataset: 'nyud', maxDist: 0.02 })).toThrow(/contradicts/);
     const ev = new BoundaryEvaluator({ dataset: 'nyud', thresholds: 3 });
     expect(ev.maxDist).toBe(0.011);
-    expect(() => ev.updateSync({ data: [0, 0, 0, 0], shape: [2, 2] }, { data: [0, 255, 0, 0], shape: [2, 2] })).toThrow(
-      /gt: boundary label 255 at \[b=0, y=0, x=1\] must be 0 or 1/,
-    );
-    expect(() => ev.updateSync({ data: [0, Number.NaN, 0, 0], shape: [2, 2] }, { data: [0, 1, 0, 0], shape: [2, 2] })).toThrow(
-      /pred: non-finite prediction NaN at \[b=0, y=0, x=1\]/,
-    );
-    expect(() => ev.updateSync({ data: [0, 0, 0], shape: [1, 3] }, { data: [0, 1, 0, 0], shape: [2, 2] })).toThrow(
-      /pred and gt differ in size/,
-    );
+    expect(() =>
+      ev.updateSync({ data: [0, 0, 0, 0], shape: [2, 2] }, { data: [0, 255, 0, 0], shape: [2, 2] }),
+    ).toThrow(/gt: boundary label 255 at \[b=0, y=0, x=1\] must be 0 or 1/);
+    expect(() =>
+      ev.updateSync({ data: [0, Number.NaN, 0, 0], shape: [2, 2] }, { data: [0, 1, 0, 0], shape: [2, 2] }),
+    ).toThrow(/pred: non-finite prediction NaN at \[b=0, y=0, x=1\]/);
+    expect(() =>
+      ev.updateSync({ data: [0, 0, 0], shape: [1, 3] }, { data: [0, 1, 0, 0], shape: [2, 2] }),
+    ).toThrow(/pred and gt differ in size/);
     const skip = new BoundaryEvaluator({ dataset: 'nyud', thresholds: 3, nonFinite: 'skip', nms: false });
     skip.updateSync({ data: [0, Number.NaN, 0, 0.9], shape: [2, 2] }, { data: [0, 0, 0, 1], shape: [2, 2] });
     expect(skip.result().skippedNonFinite).toBe(1);

@@ -63,7 +63,10 @@ describe('hand-computed cases', () => {
     expect(r.within30).toBe(0);
     // png decoding: 255·(n + 1)/2
     const png = new NormalsEvaluator({ predEncoding: 'png' });
-    png.updateSync({ data: [127.5, 127.5, 255], shape: [1, 1, 1, 3] }, { data: [0, 0, 1], shape: [1, 1, 1, 3] });
+    png.updateSync(
+      { data: [127.5, 127.5, 255], shape: [1, 1, 1, 3] },
+      { data: [0, 0, 1], shape: [1, 1, 1, 3] },
+    );
     expect(png.result().mErr).toBeCloseTo(0, 6);
   });
 
@@ -106,9 +109,9 @@ describe('tensors, streaming and errors', () => {
     expect(() => ev.updateSync({ data: [0, -1], shape: [1, 2] }, { data: [0, 1], shape: [1, 2] })).toThrow(
       /pred: label -1 .* outside 0..39/,
     );
-    expect(() => ev.updateSync({ data: [0, Number.NaN], shape: [1, 2] }, { data: [0, 1], shape: [1, 2] })).toThrow(
-      /pred: non-finite prediction NaN/,
-    );
+    expect(() =>
+      ev.updateSync({ data: [0, Number.NaN], shape: [1, 2] }, { data: [0, 1], shape: [1, 2] }),
+    ).toThrow(/pred: non-finite prediction NaN/);
     expect(() => ev.updateSync({ data: [0, 1, 2], shape: [1, 2] }, { data: [0, 1], shape: [1, 2] })).toThrow(
       /pred: data has 3 values but shape \[1,2\] needs 2/,
     );
@@ -127,9 +130,9 @@ describe('tensors, streaming and errors', () => {
       /saliency label 2 .* must be 0, 1 or the ignore index 255/,
     );
     const n = new NormalsEvaluator();
-    expect(() => n.updateSync({ data: [1, 0], shape: [1, 1, 2] }, { data: [1, 0], shape: [1, 1, 2] })).toThrow(
-      /expected 3 channel\(s\)/,
-    );
+    expect(() =>
+      n.updateSync({ data: [1, 0], shape: [1, 1, 2] }, { data: [1, 0], shape: [1, 1, 2] }),
+    ).toThrow(/expected 3 channel\(s\)/);
   });
 });
 
@@ -166,16 +169,26 @@ describe('cross-task consistency', () => {
     const normals = new Float64Array(H * W * 3);
     for (let i = 0; i < H * W; i++) normals.set(nu, 3 * i);
     const ev = new CrossTaskConsistencyEvaluator();
-    await ev.update({ depth: { data: depth, shape: [1, H, W] }, normals: { data: normals, shape: [1, H, W, 3] }, intrinsics: K });
+    await ev.update({
+      depth: { data: depth, shape: [1, H, W] },
+      normals: { data: normals, shape: [1, H, W, 3] },
+      intrinsics: K,
+    });
     const r = ev.result();
     expect(r.pixels).toBe((H - 2) * (W - 2));
     expect(r.mean).toBeLessThan(1e-6);
     const flat = new Float64Array(H * W * 3);
     for (let i = 0; i < H * W; i++) flat.set([0, 0, -1], 3 * i);
     const ev2 = new CrossTaskConsistencyEvaluator();
-    await ev2.update({ depth: { data: depth, shape: [H, W] }, normals: { data: flat, shape: [H, W, 3] }, intrinsics: K });
+    await ev2.update({
+      depth: { data: depth, shape: [H, W] },
+      normals: { data: flat, shape: [H, W, 3] },
+      intrinsics: K,
+    });
     expect(ev2.result().mean).toBeCloseTo((Math.acos(-nu[2]) * 180) / Math.PI, 8);
-    await expect(ev2.update({ normals: { data: flat, shape: [H, W, 3] } })).rejects.toThrow(/depth, intrinsics\} or \{depthNormals/);
+    await expect(ev2.update({ normals: { data: flat, shape: [H, W, 3] } })).rejects.toThrow(
+      /depth, intrinsics\} or \{depthNormals/,
+    );
   });
 });
 
@@ -201,9 +214,12 @@ describe('MultiTaskEvaluator', () => {
     const r = ev.result();
     expect(r.scores).toEqual({ semseg: 100, depth: 0.5, normals: 0, edge: 100 });
     expect(r.deltaMtl).toBeCloseTo(
-      (100 / 4) * ((100 - 51.15) / 51.15 - (0.5 - 0.5792) / 0.5792 - (0 - 19.77) / 19.77 + (100 - 77.35) / 77.35),
+      (100 / 4) *
+        ((100 - 51.15) / 51.15 - (0.5 - 0.5792) / 0.5792 - (0 - 19.77) / 19.77 + (100 - 77.35) / 77.35),
       10,
     );
-    await expect(ev.update({ semseg: sh(seg) }, { semseg: sh(seg) })).rejects.toThrow(/missing prediction for task 'depth'/);
+    await expect(ev.update({ semseg: sh(seg) }, { semseg: sh(seg) })).rejects.toThrow(
+      /missing prediction for task 'depth'/,
+    );
   });
 });

@@ -26,7 +26,9 @@ describe('against the numpy/torch reference fixtures', () => {
     ev.updateSync({ data: r.pred, shape: r.shape }, { data: r.gt, shape: r.shape });
     const res = ev.result();
     expect(res.mIoU).toBeCloseTo(r.mIoU, 10);
-    res.perClassIoU.forEach((v, i) => expect(v).toBeCloseTo(r.perClassIoU[i], 10));
+    res.perClassIoU.forEach((v, i) => {
+      expect(v).toBeCloseTo(r.perClassIoU[i], 10);
+    });
     expect(res.pixelAccuracy).toBeCloseTo(r.pixelAccuracy, 10);
   });
 
@@ -78,7 +80,9 @@ describe('against the numpy/torch reference fixtures', () => {
     const res = ev.result();
     // torch accumulates the counts in float32 and computes F in float32.
     expect(res.maxF).toBeCloseTo(r.maxF, 4);
-    res.fPerThreshold.forEach((f, i) => expect(f).toBeCloseTo(r.f[i], 4));
+    res.fPerThreshold.forEach((f, i) => {
+      expect(f).toBeCloseTo(r.f[i], 4);
+    });
     expect(res.mIoU).toBeCloseTo(r.mIoU, 10);
   });
 

@@ -19,7 +19,8 @@ export const BOUNDARY_MAX_DIST = { nyud: 0.011, pascal: 0.0075 } as const;
 
 /** `K` thresholds k/(K+1), k = 1..K; K = 99 gives SAK's 0.01, 0.02, …, 0.99. */
 export function boundaryThresholds(count: number): number[] {
-  if (!Number.isInteger(count) || count < 1) throw new Error(`threshold count must be a positive integer; got ${count}`);
+  if (!Number.isInteger(count) || count < 1)
+    throw new Error(`threshold count must be a positive integer; got ${count}`);
   return Array.from({ length: count }, (_, k) => (k + 1) / (count + 1));
 }
 
@@ -116,7 +117,13 @@ export function boundaryCountsForImage(
   gt: ArrayLike<number>,
   h: number,
   w: number,
-  options: { maxDist: number; thresholds: readonly number[]; quantize?: boolean; nms?: boolean; thin?: boolean },
+  options: {
+    maxDist: number;
+    thresholds: readonly number[];
+    quantize?: boolean;
+    nms?: boolean;
+    thin?: boolean;
+  },
 ): BoundaryCounts[] {
   const { maxDist, thresholds, quantize = true, nms = true, thin = true } = options;
   if (pred.length !== h * w || gt.length !== h * w) throw new Error(`expected ${h * w} values for ${h}x${w}`);
@@ -208,8 +215,10 @@ export class BoundaryEvaluator {
 
   constructor(options: BoundaryOptions) {
     const md = options.maxDist ?? (options.dataset ? BOUNDARY_MAX_DIST[options.dataset] : undefined);
-    if (md === undefined) throw new Error("BoundaryEvaluator: pass {dataset: 'nyud' | 'pascal'} or {maxDist}");
-    if (!(md > 0 && md < 1)) throw new Error(`maxDist must be a fraction of the diagonal in (0, 1); got ${md}`);
+    if (md === undefined)
+      throw new Error("BoundaryEvaluator: pass {dataset: 'nyud' | 'pascal'} or {maxDist}");
+    if (!(md > 0 && md < 1))
+      throw new Error(`maxDist must be a fraction of the diagonal in (0, 1); got ${md}`);
     if (
       options.dataset &&
       options.maxDist !== undefined &&

@@ -98,7 +98,12 @@ export interface EdgeNmsOptions {
  * @example
  * const thinned = edgeNms(prob, 448, 576); // then threshold / evaluate
  */
-export function edgeNms(edges: ArrayLike<number>, h: number, w: number, options: EdgeNmsOptions = {}): Float64Array {
+export function edgeNms(
+  edges: ArrayLike<number>,
+  h: number,
+  w: number,
+  options: EdgeNmsOptions = {},
+): Float64Array {
   const { r = 4, m = 1.01 } = options;
   let s = options.s ?? 5;
   const E = convTri(Float64Array.from(edges), h, w, 1);
@@ -107,8 +112,8 @@ export function edgeNms(edges: ArrayLike<number>, h: number, w: number, options:
   const [oxy, oyy] = gradient2(oy, h, w);
   const out = new Float64Array(h * w);
   const interp = (x: number, y: number): number => {
-    x = x < 0 ? 0 : x > w - 1.001 ? w - 1.001 : x;
-    y = y < 0 ? 0 : y > h - 1.001 ? h - 1.001 : y;
+    x = Math.min(Math.max(x, 0), w - 1.001);
+    y = Math.min(Math.max(y, 0), h - 1.001);
     const x0 = Math.floor(x);
     const y0 = Math.floor(y);
     const dx0 = x - x0;

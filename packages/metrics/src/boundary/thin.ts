@@ -130,7 +130,8 @@ export function thin(bw: ArrayLike<number>, h: number, w: number): Uint8Array {
   if (bw.length !== h * w) throw new Error(`thin: expected ${h * w} values for ${h}x${w}; got ${bw.length}`);
   const stride = w + 2;
   const pad = new Uint8Array((h + 2) * stride);
-  for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) pad[(y + 1) * stride + x + 1] = bw[y * w + x] ? 1 : 0;
+  for (let y = 0; y < h; y++)
+    for (let x = 0; x < w; x++) pad[(y + 1) * stride + x + 1] = bw[y * w + x] ? 1 : 0;
   thinPadded(pad, h, w);
   const out = new Uint8Array(h * w);
   for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) out[y * w + x] = pad[(y + 1) * stride + x + 1];
