@@ -14,7 +14,9 @@ export function checkIntrinsics(input: MatrixInput, name = 'intrinsics'): Matrix
     const k = m.data.subarray(b * 9, b * 9 + 9);
     const where = m.batch === null ? '' : ` (batch item ${b})`;
     if (k[3] !== 0 || k[6] !== 0 || k[7] !== 0 || k[8] !== 1) {
-      throw new Error(`${name}: not a pinhole intrinsics matrix${where}: expected [[fx,s,cx],[0,fy,cy],[0,0,1]]`);
+      throw new Error(
+        `${name}: not a pinhole intrinsics matrix${where}: expected [[fx,s,cx],[0,fy,cy],[0,0,1]]`,
+      );
     }
     if (!(k[0] > 0 && k[4] > 0) || det3(k) === 0) {
       throw new Error(`${name}: singular or flipped intrinsics${where}: fx=${k[0]}, fy=${k[4]} must be > 0`);
@@ -30,7 +32,17 @@ export function invertIntrinsicsData(k: ArrayLike<number>): Float64Array {
   const cx = k[2];
   const fy = k[4];
   const cy = k[5];
-  return Float64Array.of(1 / fx, -s / (fx * fy), (s * cy - cx * fy) / (fx * fy), 0, 1 / fy, -cy / fy, 0, 0, 1);
+  return Float64Array.of(
+    1 / fx,
+    -s / (fx * fy),
+    (s * cy - cx * fy) / (fx * fy),
+    0,
+    1 / fy,
+    -cy / fy,
+    0,
+    0,
+    1,
+  );
 }
 
 function toTensor(data: Float64Array, batch: number | null, rows: number, cols: number): tf.Tensor {
@@ -47,7 +59,8 @@ function toTensor(data: Float64Array, batch: number | null, rows: number, cols: 
 export function invertIntrinsics(intrinsics: MatrixInput): tf.Tensor {
   const m = checkIntrinsics(intrinsics);
   const out = new Float64Array(m.data.length);
-  for (let b = 0; b < m.data.length / 9; b++) out.set(invertIntrinsicsData(m.data.subarray(b * 9, b * 9 + 9)), b * 9);
+  for (let b = 0; b < m.data.length / 9; b++)
+    out.set(invertIntrinsicsData(m.data.subarray(b * 9, b * 9 + 9)), b * 9);
   return toTensor(out, m.batch, 3, 3);
 }
 
@@ -59,7 +72,11 @@ export function invertIntrinsics(intrinsics: MatrixInput): tf.Tensor {
  */
 export type IntrinsicsScaling = 'reference' | 'pixel-centre';
 
-export function scaleIntrinsicsData(k: ArrayLike<number>, stride: number, scaling: IntrinsicsScaling): Float64Array {
+export function scaleIntrinsicsData(
+  k: ArrayLike<number>,
+  stride: number,
+  scaling: IntrinsicsScaling,
+): Float64Array {
   const out = Float64Array.from(k as ArrayLike<number>);
   for (let i = 0; i < 6; i++) out[i] = k[i] / stride;
   if (scaling === 'pixel-centre') {
@@ -81,7 +98,8 @@ export function scaleIntrinsics(
   stride: number,
   options: { scaling?: IntrinsicsScaling } = {},
 ): tf.Tensor {
-  if (!(Number.isFinite(stride) && stride > 0)) throw new Error(`stride: must be a positive number, got ${stride}`);
+  if (!(Number.isFinite(stride) && stride > 0))
+    throw new Error(`stride: must be a positive number, got ${stride}`);
   const scaling = options.scaling ?? 'reference';
   if (scaling !== 'reference' && scaling !== 'pixel-centre') throw new Error(`scaling: unknown '${scaling}'`);
   const m = checkIntrinsics(intrinsics);

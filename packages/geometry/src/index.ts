@@ -3,7 +3,12 @@ export { readMatrices } from './matrix-input.js';
 export { checkIntrinsics, invertIntrinsics, scaleIntrinsics } from './camera.js';
 export type { IntrinsicsScaling } from './camera.js';
 export { checkPoses, relativePose } from './pose.js';
-export { DEPTH_PRESETS, checkDepthRange, inverseDepthCandidates, inverseDepthCandidatesData } from './depth-candidates.js';
+export {
+  DEPTH_PRESETS,
+  checkDepthRange,
+  inverseDepthCandidates,
+  inverseDepthCandidatesData,
+} from './depth-candidates.js';
 export type { DepthRange } from './depth-candidates.js';
 export {
   MIN_PROJECTED_DEPTH,
@@ -14,3 +19,6 @@ export {
 export type { PairIntrinsics, PlaneSweepProjection } from './plane-sweep.js';
 export { gridSample } from './ops/grid-sample.js';
 export type { GridSampleMode, GridSampleOptions, GridSamplePaddingMode } from './ops/grid-sample.js';
+// Side effects: register the gridSample kernels (cpu, webgpu) and its gradient.
+import './kernels/cpu.js';
+import './gradients.js';

@@ -5,7 +5,11 @@ import * as tf from '@tensorflow/tfjs-core';
  * row-major array of R*C (or B*R*C) numbers. Camera matrices are tiny and the warp math that uses them
  * runs once per batch on the CPU (the references compute it under no_grad), so they are read here.
  */
-export type MatrixInput = tf.Tensor | readonly (readonly number[])[] | readonly (readonly (readonly number[])[])[] | ArrayLike<number>;
+export type MatrixInput =
+  | tf.Tensor
+  | readonly (readonly number[])[]
+  | readonly (readonly (readonly number[])[])[]
+  | ArrayLike<number>;
 
 /** Row-major matrices read to the CPU: `data[b*R*C + r*C + c]`; `batch` is null for an unbatched input. */
 export interface MatrixBatch {
@@ -22,7 +26,8 @@ function flatten(value: unknown, out: number[], depth: number, shape: number[], 
     return;
   }
   const arr = value as ArrayLike<unknown>;
-  if (arr == null || typeof arr.length !== 'number') throw new Error(`${name}: expected numbers or nested arrays`);
+  if (arr == null || typeof arr.length !== 'number')
+    throw new Error(`${name}: expected numbers or nested arrays`);
   if (shape.length === depth) shape.push(arr.length);
   else if (shape[depth] !== arr.length) throw new Error(`${name}: ragged nested array`);
   for (let i = 0; i < arr.length; i++) flatten(arr[i], out, depth + 1, shape, name);
@@ -51,8 +56,14 @@ export function readMatrices(input: MatrixInput, rows: number, cols: number, nam
     data = Float64Array.from(out);
   }
   const batched = shape.length === 3;
-  if (!(shape.length === 2 || batched) || shape[shape.length - 2] !== rows || shape[shape.length - 1] !== cols) {
-    throw new Error(`${name}: expected shape [${rows},${cols}] or [B,${rows},${cols}], got [${shape.join(',')}]`);
+  if (
+    !(shape.length === 2 || batched) ||
+    shape[shape.length - 2] !== rows ||
+    shape[shape.length - 1] !== cols
+  ) {
+    throw new Error(
+      `${name}: expected shape [${rows},${cols}] or [B,${rows},${cols}], got [${shape.join(',')}]`,
+    );
   }
   if (batched && shape[0] < 1) throw new Error(`${name}: empty batch`);
   for (let i = 0; i < data.length; i++) {
@@ -72,7 +83,10 @@ export function matrixAt(m: MatrixBatch, b: number): Float64Array {
 }
 
 /** The batch size several matrix inputs agree on (null if all unbatched); errors name the disagreeing one. */
-export function commonBatch(entries: ReadonlyArray<[string, number | null]>, initial: number | null = null): number | null {
+export function commonBatch(
+  entries: ReadonlyArray<[string, number | null]>,
+  initial: number | null = null,
+): number | null {
   let batch = initial;
   let from = '';
   for (const [name, b] of entries) {

@@ -22,7 +22,9 @@ export interface PlaneSweepProjection {
 }
 
 function isPerView(k: PairIntrinsics): k is { reference: MatrixInput; neighbour: MatrixInput } {
-  return typeof k === 'object' && k !== null && !(k instanceof tf.Tensor) && 'reference' in k && 'neighbour' in k;
+  return (
+    typeof k === 'object' && k !== null && !(k instanceof tf.Tensor) && 'reference' in k && 'neighbour' in k
+  );
 }
 
 /**
@@ -39,7 +41,10 @@ export function planeSweepProjection(
 ): PlaneSweepProjection {
   const kName = names.intrinsics ?? 'intrinsics';
   const pName = names.pose ?? 'pose';
-  const kRef = checkIntrinsics(isPerView(intrinsics) ? intrinsics.reference : intrinsics, isPerView(intrinsics) ? `${kName}.reference` : kName);
+  const kRef = checkIntrinsics(
+    isPerView(intrinsics) ? intrinsics.reference : intrinsics,
+    isPerView(intrinsics) ? `${kName}.reference` : kName,
+  );
   const kNbr = isPerView(intrinsics) ? checkIntrinsics(intrinsics.neighbour, `${kName}.neighbour`) : kRef;
   const poses = checkPoses(pose, pName);
   commonBatch(
@@ -80,11 +85,16 @@ export function planeSweepCoordinatesFromProjection(
     const xs = tf.reshape(tf.range(0, width, 1, 'float32'), [1, 1, 1, width]);
     const ys = tf.reshape(tf.range(0, height, 1, 'float32'), [1, 1, height, 1]);
     // Columns of the projection as [B,1,1,1] so they broadcast over [B,L,H,W].
-    const col = tf.unstack(tf.reshape(projection, [batch, 12]), 1).map((c) => tf.reshape(c, [batch, 1, 1, 1]));
+    const col = tf
+      .unstack(tf.reshape(projection, [batch, 12]), 1)
+      .map((c) => tf.reshape(c, [batch, 1, 1, 1]));
     const depth = tf.reshape(tf.reciprocal(inverseDepths), [batch, count, 1, 1]);
     // Row i of d·A·[x,y,1] + b.
     const at = (i: number) =>
-      tf.add(tf.mul(depth, tf.add(tf.add(tf.mul(col[3 * i], xs), tf.mul(col[3 * i + 1], ys)), col[3 * i + 2])), col[9 + i]);
+      tf.add(
+        tf.mul(depth, tf.add(tf.add(tf.mul(col[3 * i], xs), tf.mul(col[3 * i + 1], ys)), col[3 * i + 2])),
+        col[9 + i],
+      );
     const z = tf.maximum(at(2), MIN_PROJECTED_DEPTH);
     return tf.stack([tf.div(at(0), z), tf.div(at(1), z)], -1) as tf.Tensor5D;
   });
@@ -113,7 +123,9 @@ export function planeSweepCoordinates(
   });
   if (inv.rank !== 2 || inv.shape[0] !== batch) {
     inv.dispose();
-    throw new Error(`inverseDepths: expected [L] or [${batch},L], got [${(inverseDepths as tf.Tensor).shape}]`);
+    throw new Error(
+      `inverseDepths: expected [L] or [${batch},L], got [${(inverseDepths as tf.Tensor).shape}]`,
+    );
   }
   const p = tf.tensor2d(proj.data, [batch, 12]);
   const out = planeSweepCoordinatesFromProjection(p, inv, height, width);

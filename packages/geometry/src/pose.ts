@@ -12,10 +12,14 @@ export function checkPoses(input: MatrixInput, name = 'pose'): MatrixBatch {
     const p = m.data.subarray(b * 16, b * 16 + 16);
     const where = m.batch === null ? '' : ` (batch item ${b})`;
     if (p[12] !== 0 || p[13] !== 0 || p[14] !== 0 || p[15] !== 1) {
-      throw new Error(`${name}: last row must be [0,0,0,1]${where}, got [${Array.from(p.subarray(12)).join(',')}]`);
+      throw new Error(
+        `${name}: last row must be [0,0,0,1]${where}, got [${Array.from(p.subarray(12)).join(',')}]`,
+      );
     }
     const det =
-      p[0] * (p[5] * p[10] - p[6] * p[9]) - p[1] * (p[4] * p[10] - p[6] * p[8]) + p[2] * (p[4] * p[9] - p[5] * p[8]);
+      p[0] * (p[5] * p[10] - p[6] * p[9]) -
+      p[1] * (p[4] * p[10] - p[6] * p[8]) +
+      p[2] * (p[4] * p[9] - p[5] * p[8]);
     if (!(Math.abs(det) > 1e-12)) throw new Error(`${name}: singular rotation block${where} (det ${det})`);
   }
   return m;

@@ -5,7 +5,8 @@ export type Mat = Float64Array;
 export function mul3(a: ArrayLike<number>, b: ArrayLike<number>): Mat {
   const out = new Float64Array(9);
   for (let r = 0; r < 3; r++)
-    for (let c = 0; c < 3; c++) out[r * 3 + c] = a[r * 3] * b[c] + a[r * 3 + 1] * b[3 + c] + a[r * 3 + 2] * b[6 + c];
+    for (let c = 0; c < 3; c++)
+      out[r * 3 + c] = a[r * 3] * b[c] + a[r * 3 + 1] * b[3 + c] + a[r * 3 + 2] * b[6 + c];
   return out;
 }
 
@@ -37,6 +38,8 @@ export function splitPose(t: ArrayLike<number>): { r: Mat; t: Mat } {
 /** Determinant of a 3x3. */
 export function det3(m: ArrayLike<number>): number {
   return (
-    m[0] * (m[4] * m[8] - m[5] * m[7]) - m[1] * (m[3] * m[8] - m[5] * m[6]) + m[2] * (m[3] * m[7] - m[4] * m[6])
+    m[0] * (m[4] * m[8] - m[5] * m[7]) -
+    m[1] * (m[3] * m[8] - m[5] * m[6]) +
+    m[2] * (m[3] * m[7] - m[4] * m[6])
   );
 }

@@ -39,12 +39,6 @@ function filled(like: tf.Tensor, value: number): tf.Tensor {
   return tf.fill(like.shape, value);
 }
 
-/** Clamps `v` to `[0, size-1]`; also returns PyTorch's clip derivative (1 strictly inside, else 0). */
-function clipWithSlope(v: tf.Tensor, size: number): [tf.Tensor, tf.Tensor] {
-  const inside = tf.cast(tf.logicalAnd(tf.greater(v, 0), tf.less(v, size - 1)), 'float32');
-  return [tf.clipByValue(v, 0, size - 1), inside];
-}
-
 /**
  * Source pixel coordinate of normalised grid values `g` along an axis of `size` pixels, and its
  * derivative w.r.t. `g` (forward only: call off the tape).
@@ -59,18 +53,14 @@ function coordinateAndSlope(
   // Same evaluation order as PyTorch's vectorised cpu kernel: (g + 1)·scale [- 0.5].
   let u = tf.mul(tf.add(g, 1), scale);
   if (!alignCorners) u = tf.sub(u, 0.5);
-  let c = u;
+  let r = u; // before clipping
   let slope = filled(u, scale);
-  if (padding === 'border') {
-    const [clipped, inside] = clipWithSlope(u, size);
-    c = clipped;
-    slope = tf.mul(slope, inside);
-  } else if (padding === 'reflection') {
+  if (padding === 'reflection') {
     const twiceLow = alignCorners ? 0 : -1;
     const twiceHigh = alignCorners ? 2 * (size - 1) : 2 * size - 1;
     if (twiceLow === twiceHigh) {
       // A single pixel with alignCorners: everything reflects onto it, with zero derivative.
-      c = filled(u, 0);
+      r = filled(u, 0);
       slope = filled(u, 0);
     } else {
       const min = twiceLow / 2;
@@ -80,18 +70,25 @@ function coordinateAndSlope(
       const flips = tf.floor(tf.div(a, span));
       const extra = tf.mod(a, span); // a ≥ 0, so floor-mod equals C's fmod
       const even = tf.equal(tf.mod(flips, 2), 0);
-      const reflected = tf.where(even, tf.add(extra, min), tf.add(tf.sub(span, extra), min));
+      r = tf.where(even, tf.add(extra, min), tf.add(tf.sub(span, extra), min));
       const sign = tf.where(tf.less(d, 0), filled(u, -1), filled(u, 1));
-      const [clipped, inside] = clipWithSlope(reflected, size);
-      c = clipped;
-      slope = tf.mul(tf.mul(slope, tf.where(even, sign, tf.neg(sign))), inside);
+      slope = tf.mul(slope, tf.where(even, sign, tf.neg(sign)));
     }
   }
-  // NaN (checked on u: clamping NaN is backend-dependent), ±inf and huge values go nowhere.
-  const ok = tf.logicalAnd(
-    tf.lessEqual(tf.abs(u), Number.POSITIVE_INFINITY),
+  let c = r;
+  if (padding !== 'zeros') {
+    // Clip into [0, size-1]; PyTorch's derivative is zero at and beyond the border.
+    const inside = tf.cast(tf.logicalAnd(tf.greater(r, 0), tf.less(r, size - 1)), 'float32');
+    c = tf.clipByValue(r, 0, size - 1);
+    slope = tf.mul(slope, inside);
+  }
+  // NaN and huge coordinates go nowhere (border has clamped huge ones to the edge already). NaN is
+  // tested before the clip, whose handling of NaN is backend-dependent; comparisons with NaN are false.
+  let ok = tf.logicalAnd(
+    tf.lessEqual(tf.abs(r), Number.POSITIVE_INFINITY),
     tf.less(tf.abs(c), MAX_SOURCE_COORDINATE),
   );
+  if (padding === 'reflection') ok = tf.logicalAnd(ok, tf.less(tf.abs(u), MAX_SOURCE_COORDINATE));
   return [tf.where(ok, c, filled(c, NOWHERE)), tf.where(ok, slope, filled(slope, 0))];
 }
 
