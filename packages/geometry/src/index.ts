@@ -21,4 +21,5 @@ export { gridSample } from './ops/grid-sample.js';
 export type { GridSampleMode, GridSampleOptions, GridSamplePaddingMode } from './ops/grid-sample.js';
 // Side effects: register the gridSample kernels (cpu, webgpu) and its gradient.
 import './kernels/cpu.js';
+import './kernels/webgpu.js';
 import './gradients.js';
