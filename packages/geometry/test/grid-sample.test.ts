@@ -228,3 +228,56 @@ describe('gridSample argument errors', () => {
     expect(tf.memory().numTensors - before).toBeLessThanOrEqual(1);
   });
 });
+
+describe('gridSample memory', () => {
+  for (const implementation of ['kernel', 'composite'] as const)
+    it(`${implementation}: no leaks for inference, for gradients w.r.t. one input, and under tf.tidy`, async () => {
+      const x = seededUniform([1, 4, 5, 3], 61) as tf.Tensor4D;
+      const grid = seededUniform([1, 3, 2, 2], 62, -1.3, 1.3) as tf.Tensor4D;
+      const options = { implementation };
+      await expectNoLeaks(async () => {
+        const out = gridSample(x, grid, options);
+        const dx = tf.grad((a: tf.Tensor) => tf.sum(gridSample(a as tf.Tensor4D, grid, options)))(x);
+        const dgrid = tf.grad((g: tf.Tensor) => tf.sum(gridSample(x, g as tf.Tensor4D, options)))(grid);
+        expect(dx.shape).toEqual(x.shape);
+        expect(dgrid.shape).toEqual(grid.shape);
+        expect(Array.from(await dgrid.data()).some((v) => v !== 0)).toBe(true);
+        tf.tidy(() => {
+          gridSample(x, grid, { ...options, mode: 'nearest' });
+        });
+        tf.dispose([out, dx, dgrid]);
+      });
+      tf.dispose([x, grid]);
+    });
+});
+
+describe('gridSample with empty tensors', () => {
+  type Shape4 = [number, number, number, number];
+  const shapes: [Shape4, Shape4][] = [
+    [
+      [1, 2, 3, 4],
+      [1, 0, 3, 2],
+    ],
+    [
+      [1, 2, 3, 0],
+      [1, 2, 3, 2],
+    ],
+  ];
+  for (const implementation of ['kernel', 'composite'] as const)
+    it.each(shapes)(`${implementation}: input %j, grid %j`, async (xShape, gridShape) => {
+      const x = tf.ones(xShape) as tf.Tensor4D;
+      const grid = tf.zeros(gridShape) as tf.Tensor4D;
+      await expectNoLeaks(async () => {
+        const out = gridSample(x, grid, { implementation });
+        expect(out.shape).toEqual([...gridShape.slice(0, 3), xShape[3]]);
+        const [dx, dgrid] = tf.grads((a: tf.Tensor, g: tf.Tensor) =>
+          tf.sum(gridSample(a as tf.Tensor4D, g as tf.Tensor4D, { implementation })),
+        )([x, grid]);
+        expect(Array.from(await dx.data()).every((v) => v === 0)).toBe(true);
+        expect(Array.from(await dgrid.data()).every((v) => v === 0)).toBe(true);
+        expect(dgrid.shape).toEqual(gridShape);
+        tf.dispose([out, dx, dgrid]);
+      });
+      tf.dispose([x, grid]);
+    });
+});

@@ -165,10 +165,18 @@ export function gridSampleComposite(
   paddingMode: GridSamplePaddingMode,
   alignCorners: boolean,
 ): tf.Tensor4D {
+  const [batch, h, w, channels] = x.shape;
+  const [, ho, wo] = grid.shape;
+  const n = batch * ho * wo;
+  if (n === 0 || channels === 0) {
+    // Nothing to sample (stock ops choke on empty unstacks); still connected to both inputs.
+    const empty = tf.customGrad((..._inputs) => ({
+      value: tf.zeros([batch, ho, wo, channels]),
+      gradFunc: () => [tf.zeros(x.shape), tf.zeros(grid.shape)],
+    }));
+    return empty(x, grid) as tf.Tensor4D;
+  }
   return tf.tidy(() => {
-    const [batch, h, w, channels] = x.shape;
-    const [, ho, wo] = grid.shape;
-    const n = batch * ho * wo;
     const nearest = mode === 'nearest';
     const [gx, gy] = tf.split(tf.reshape(grid, [n, 2]), 2, 1);
     const ix = sourceCoordinate(gx, w, paddingMode, alignCorners, nearest);
