@@ -89,13 +89,17 @@ function checkArgs(input: unknown, grid: unknown, attrs: GridSampleAttrs, implem
  * the image edges, then clamps. Gradients w.r.t. the grid follow PyTorch exactly, including zero
  * derivative of the clamp at and beyond the border.
  *
- * Non-finite and huge grid values: a source coordinate that is NaN or whose magnitude is ≥ 2^31 after
- * padding counts as outside the image (all taps read 0, both gradients are 0), as in PyTorch's
- * `safe_downgrade_to_int_range`. So NaN samples to 0 in every padding mode, ±inf and huge values
- * sample to 0 with `'zeros'` and `'reflection'` and to the border pixel with `'border'`. (PyTorch
- * 1.13's cpu kernel differs only for non-finite input, where it returns NaN or crashes.) With
- * `'reflection'`, coordinates beyond ~2^23 pixels lose float32 precision; results there are
- * deterministic but not meaningful.
+ * Non-finite and huge grid values (PyTorch's `safe_downgrade_to_int_range`, made consistent): a
+ * sample whose source coordinate is NaN, or ≥ 2^31 pixels away (before reflection, or after the
+ * padding otherwise), counts as outside the image: every tap reads 0 and neither input gets a gradient
+ * from that coordinate. So NaN samples 0 in every padding mode; ±inf and huge values sample 0 with
+ * `'zeros'` and `'reflection'`, and the edge pixel (zero grid gradient) with `'border'`. PyTorch 1.13's
+ * cpu kernel differs only there: NaN/inf give NaN (zeros) or crash (border), and huge reflected values
+ * give float32 round-off garbage. Between 2^23 and 2^31 pixels, reflection is deterministic but
+ * float32-limited. Gradients are never NaN for a finite upstream gradient.
+ *
+ * Gradients of the composite path need tfjs's stock gradients registered: import `@tensorflow/tfjs`
+ * (or `@tensorflow/tfjs-core/dist/register_all_gradients`) when using tfjs-core alone.
  *
  * @param input `[B,H,W,C]` float32 (H, W ≥ 1)
  * @param grid `[B,Ho,Wo,2]` float32

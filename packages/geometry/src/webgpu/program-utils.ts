@@ -3,7 +3,14 @@
  * the program / backend interfaces kernels need, flat dispatch layout and dispatch size, a zero-fill
  * program, and a WGSL float atomic add (emulated with compare-exchange on the bits).
  *
- * Import from `@cvm/geometry/webgpu`.
+ * Import from `@cvm/geometry/webgpu`. Example, a scatter-add kernel body:
+ * ```ts
+ * const out = zeros(backend, outShape); // float zeros on the GPU
+ * const program = { ...flatDispatchFor(n), variableNames: ['v', 'idx'], outputShape: outShape, atomic: true,
+ *   shaderKey: 'myScatter', uniforms: 'n : i32,', getUserCode: () => `${atomicAddFloatFunction()}
+ *   fn main(index : i32) { if (index < uniforms.n) { atomicAddFloat(idx[index], v[index]); } }` };
+ * backend.runWebGPUProgram(program, [v, idx], 'float32', [{ type: 'int32', data: [n] }], out); // returns out
+ * ```
  */
 import type * as tf from '@tensorflow/tfjs-core';
 
