@@ -19,3 +19,11 @@ export {
 } from './plane-sweep.js';
 export type { PairIntrinsics, PlaneSweepProjection } from './plane-sweep.js';
 export { depthToNormals, depthToPoints } from './depth.js';
+export { gridSample } from './ops/grid-sample.js';
+export { warpByDepth } from './warp-by-depth.js';
+export type { WarpByDepthOptions } from './warp-by-depth.js';
+export type { GridSampleMode, GridSampleOptions, GridSamplePaddingMode } from './ops/grid-sample.js';
+// Side effects: register the gridSample kernels (cpu, webgpu) and its gradient.
+import './kernels/cpu.js';
+import './kernels/webgpu.js';
+import './gradients.js';
