@@ -6,8 +6,5 @@ import * as tf from '@tensorflow/tfjs-core';
  * indices of differentiable code. tfjs has no `stopGradient`; a customGrad without inputs is one.
  */
 export function noGrad<T extends tf.Tensor>(fn: () => T): T {
-  const offTape = tf.customGrad((() => ({ value: fn(), gradFunc: () => [] })) as unknown as Parameters<
-    typeof tf.customGrad
-  >[0]);
-  return offTape() as T;
+  return tf.customGrad(() => ({ value: fn(), gradFunc: () => [] }))() as T;
 }

@@ -11,6 +11,7 @@
  *   Σ_taps value · mask · ∂weight/∂coordinate, as PyTorch's backward computes it.
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { noGrad } from '../no-grad.js';
 import {
   type GridSampleMode,
   type GridSamplePaddingMode,
@@ -28,11 +29,6 @@ function customGrad1(
   f: (x: tf.Tensor, save: tf.GradSaveFunc) => CustomGradResult,
 ): (x: tf.Tensor) => tf.Tensor {
   return tf.customGrad((...args) => f(args[0] as tf.Tensor, args[1] as tf.GradSaveFunc));
-}
-
-/** Runs `fn` with the tape paused: its result has no gradient link to what it was computed from. */
-function offTape<T extends tf.Tensor>(fn: () => T): T {
-  return tf.customGrad(() => ({ value: fn(), gradFunc: () => [] }))() as T;
 }
 
 function filled(like: tf.Tensor, value: number): tf.Tensor {
@@ -106,7 +102,7 @@ function sourceCoordinate(
   // Value and slope are made before the customGrad: intermediates it saves must pre-exist, or
   // IS_TEST's kernel leak check flags them.
   const [value, slope] = tf.unstack(
-    offTape(() => tf.stack(coordinateAndSlope(g, size, padding, alignCorners))),
+    noGrad(() => tf.stack(coordinateAndSlope(g, size, padding, alignCorners))),
   );
   const transform = customGrad1((_g, save) => {
     save([slope]);
@@ -182,7 +178,7 @@ export function gridSampleComposite(
     const ix = sourceCoordinate(gx, w, paddingMode, alignCorners, nearest);
     const iy = sourceCoordinate(gy, h, paddingMode, alignCorners, nearest);
     const table = tf.reshape(x, [batch * h * w, channels]) as tf.Tensor2D;
-    const batchOffset = offTape(() =>
+    const batchOffset = noGrad(() =>
       tf.reshape(
         tf.tile(tf.reshape(tf.mul(tf.range(0, batch, 1, 'int32'), tf.scalar(h * w, 'int32')), [batch, 1]), [
           1,
@@ -193,14 +189,14 @@ export function gridSampleComposite(
     );
 
     if (nearest) {
-      const taps = offTape(() => tf.round(tf.concat([ix, iy], 1))); // tf.round is half-to-even, as nearbyint
+      const taps = noGrad(() => tf.round(tf.concat([ix, iy], 1))); // tf.round is half-to-even, as nearbyint
       const { index, mask } = tapsOffTape(taps, [[0, 0]], batchOffset, h, w);
       // ix·0 keeps the grid on the tape (with a zero gradient); ix is always finite here.
       const weight = tf.add(mask, tf.mul(tf.add(ix, iy), 0));
       return tf.reshape(tf.mul(gatherRows(table, index), weight), [batch, ho, wo, channels]) as tf.Tensor4D;
     }
 
-    const corner = offTape(() => tf.floor(tf.concat([ix, iy], 1))); // [N,2] = (x0, y0)
+    const corner = noGrad(() => tf.floor(tf.concat([ix, iy], 1))); // [N,2] = (x0, y0)
     const [x0, y0] = tf.split(corner, 2, 1);
     // PyTorch's weights: east = ix - x0, west = (x0+1) - ix; same for south/north.
     const east = tf.sub(ix, x0);
@@ -240,7 +236,7 @@ function tapsOffTape(
   w: number,
 ): { index: tf.Tensor1D; mask: tf.Tensor } {
   const build = (part: 'index' | 'mask') =>
-    offTape(() => {
+    noGrad(() => {
       const [bx, by] = tf.split(base, 2, 1);
       const parts = offsets.map(
         ([ox, oy]) => tapIndexAndMask(tf.add(bx, ox), tf.add(by, oy), batchOffset, h, w)[part],
