@@ -1,0 +1,142 @@
+import * as tf from '@tensorflow/tfjs-core';
+import type { WebGPUBackend } from '@tensorflow/tfjs-backend-webgpu';
+import { costVolumeProgram } from './webgpu/cost-volume-program.js';
+import {
+  costVolumeGradNeighbourProgram,
+  costVolumeGradReferenceProgram,
+  costVolumeTapsProgram,
+  zerosProgram,
+} from './webgpu/cost-volume-grad-programs.js';
+import { type CostVolumeSizes, sizeUniforms } from './webgpu/program-utils.js';
+
+/**
+ * WebGPU kernels of the plane-sweep cost volume, registered for backend `webgpu` on import:
+ *
+ * - `CvmCostVolume`: `{reference [B,H,W,C], neighbour [B,H,W,C], projection [B,12], inverseDepths [B,L]}`
+ *   → `[B,H,W,L]`, out[b,y,x,l] = (1/√C)·Σ_c reference[b,y,x,c]·bilinear(neighbour[b], u, v)[c] with
+ *   zero padding, where (u, v) projects pixel (x, y) at depth 1/inverseDepths[b,l] through
+ *   `projection[b] = [A (3×3 row-major), t (3)]`: P = d·A·[x,y,1] + t, (u,v) = P_xy / max(P_z, 1e-3).
+ * - `CvmCostVolumeGrad`: `{dy [B,H,W,L], reference, neighbour, projection, inverseDepths}`
+ *   → `[dReference [B,H,W,C], dNeighbour [B,H,W,C]]`.
+ *
+ * Features are read as vec4 when C % 4 == 0. Importing this module needs no runtime code from
+ * `@tensorflow/tfjs-backend-webgpu`; the kernels run once that backend is active.
+ *
+ * @example
+ * import './kernels/webgpu.js'; // side effect: registers the kernels
+ * await tf.setBackend('webgpu');
+ * const volume = tf.engine().runKernel('CvmCostVolume', { reference, neighbour, projection, inverseDepths }, {});
+ */
+
+const BACKEND = 'webgpu';
+
+function sizesOf(reference: tf.TensorInfo, inverseDepths: tf.TensorInfo): CostVolumeSizes {
+  const [batch, height, width, channels] = reference.shape;
+  return { batch, height, width, channels, depths: inverseDepths.shape[1] };
+}
+
+/** Inputs are float32 TensorInfos; checks here are a backstop, the op validates shapes with clear names. */
+function checkInputs(
+  kernel: string,
+  reference: tf.TensorInfo,
+  neighbour: tf.TensorInfo,
+  projection: tf.TensorInfo,
+  inverseDepths: tf.TensorInfo,
+) {
+  const same = reference.shape.length === 4 && tf.util.arraysEqual(reference.shape, neighbour.shape);
+  const [batch] = reference.shape;
+  if (
+    !same ||
+    !tf.util.arraysEqual(projection.shape, [batch, 12]) ||
+    inverseDepths.shape.length !== 2 ||
+    inverseDepths.shape[0] !== batch
+  ) {
+    throw new Error(
+      `${kernel}: expected reference/neighbour [B,H,W,C], projection [B,12], inverseDepths [B,L]; got ` +
+        `${JSON.stringify([reference.shape, neighbour.shape, projection.shape, inverseDepths.shape])}`,
+    );
+  }
+}
+
+interface CostVolumeInputs {
+  reference: tf.TensorInfo;
+  neighbour: tf.TensorInfo;
+  projection: tf.TensorInfo;
+  inverseDepths: tf.TensorInfo;
+}
+
+interface KernelArgs<I> {
+  inputs: I;
+  backend: unknown;
+}
+
+function costVolumeWebGPU({ inputs, backend }: KernelArgs<CostVolumeInputs>): tf.TensorInfo {
+  const { reference, neighbour, projection, inverseDepths } = inputs;
+  checkInputs('CvmCostVolume', reference, neighbour, projection, inverseDepths);
+  const gpu = backend as WebGPUBackend;
+  const sizes = sizesOf(reference, inverseDepths);
+  const program = costVolumeProgram(sizes, sizes.channels % 4 === 0);
+  const threads = sizes.batch * sizes.height * sizes.width * sizes.depths;
+  return gpu.runWebGPUProgram(
+    program,
+    [reference, neighbour, projection, inverseDepths],
+    'float32',
+    sizeUniforms(threads, sizes),
+  );
+}
+
+function costVolumeGradWebGPU({
+  inputs,
+  backend,
+}: KernelArgs<CostVolumeInputs & { dy: tf.TensorInfo }>): tf.TensorInfo[] {
+  const { dy, reference, neighbour, projection, inverseDepths } = inputs;
+  checkInputs('CvmCostVolumeGrad', reference, neighbour, projection, inverseDepths);
+  const gpu = backend as WebGPUBackend;
+  const sizes = sizesOf(reference, inverseDepths);
+  const { batch, height, width, channels, depths } = sizes;
+  if (!tf.util.arraysEqual(dy.shape, [batch, height, width, depths])) {
+    throw new Error(
+      `CvmCostVolumeGrad: expected dy ${JSON.stringify([batch, height, width, depths])}, got ${JSON.stringify(dy.shape)}`,
+    );
+  }
+  const vec4 = channels % 4 === 0;
+  const pixels = batch * height * width;
+  const items = (pixels * channels) / (vec4 ? 4 : 1);
+
+  const taps = gpu.runWebGPUProgram(
+    costVolumeTapsProgram(sizes),
+    [dy, projection, inverseDepths],
+    'float32',
+    sizeUniforms(pixels * depths, sizes),
+  );
+  const dReference = gpu.runWebGPUProgram(
+    costVolumeGradReferenceProgram(sizes, vec4),
+    [taps, neighbour],
+    'float32',
+    sizeUniforms(items, sizes),
+  );
+  const zeros = zerosProgram(reference.shape);
+  const dNeighbour = gpu.runWebGPUProgram(zeros, [], 'float32', [
+    { type: 'int32', data: [pixels * channels] },
+  ]);
+  gpu.runWebGPUProgram(
+    costVolumeGradNeighbourProgram(sizes, vec4),
+    [taps, reference],
+    'float32',
+    sizeUniforms(items, sizes),
+    dNeighbour,
+  );
+  gpu.disposeData(taps.dataId);
+  return [dReference, dNeighbour];
+}
+
+tf.registerKernel({
+  kernelName: 'CvmCostVolume',
+  backendName: BACKEND,
+  kernelFunc: costVolumeWebGPU as unknown as tf.KernelFunc,
+});
+tf.registerKernel({
+  kernelName: 'CvmCostVolumeGrad',
+  backendName: BACKEND,
+  kernelFunc: costVolumeGradWebGPU as unknown as tf.KernelFunc,
+});
