@@ -228,6 +228,12 @@ describe('CvmCostVolume / CvmCostVolumeGrad on webgpu', () => {
     }
   });
 
+  it('handles L larger than one block of candidates per invocation (L=37)', async (ctx) => {
+    if (!available) return ctx.skip();
+    const many = Array.from({ length: 37 }, (_, i) => 0.05 + 0.025 * i);
+    for (const C of [3, 4]) await checkCase(await makeCase([1, H, W, C], [rotated], [many], 90 + C));
+  });
+
   it('handles L=1 and odd image sizes', async (ctx) => {
     if (!available) return ctx.skip();
     const other = projectionFrom({ H: 5, W: 6 }, [0.02, 0.03, 0.1], [0.1, 0.05, 0.2]);
@@ -259,6 +265,16 @@ describe('CvmCostVolume / CvmCostVolumeGrad on webgpu', () => {
     const small = [1, 0, 0, 0, 1, 0, 0, 0, 1, 0.3, 0.2, 0];
     const dense = [1, 1.1, 1.2, 1.3, 1.4, 1.5, 1.6, 1.7];
     for (const C of [3, 8]) await checkCase(await makeCase([1, H, W, C], [small], [dense], 80 + C));
+  });
+
+  it('is not confused by stale memory when a call has fewer sampling runs than the previous one', async (ctx) => {
+    if (!available) return ctx.skip();
+    // Same shapes, so tfjs hands the freed intermediate buffers of one call to the next.
+    const depths = [0.2, 0.4, 0.6, 0.8, 1, 1.2, 1.4, 1.6];
+    const small = [1, 0, 0, 0, 1, 0, 0, 0, 1, 0.3, 0.2, 0];
+    for (const projection of [rotatedOther, small, rotatedOther, small]) {
+      await checkCase(await makeCase([1, H, W, 4], [projection], [depths], 100));
+    }
   });
 
   it('gives zeros (and zero gradients) for a zero inverse depth and far-away samples', async (ctx) => {

@@ -4,7 +4,7 @@ import { costVolumeProgram } from './webgpu/cost-volume-program.js';
 import {
   costVolumeGradNeighbourProgram,
   costVolumeGradReferenceProgram,
-  costVolumeTapsProgram,
+  costVolumeRunsProgram,
   zerosProgram,
 } from './webgpu/cost-volume-grad-programs.js';
 import { type CostVolumeSizes, sizeUniforms } from './webgpu/program-utils.js';
@@ -76,13 +76,8 @@ function costVolumeWebGPU({ inputs, backend }: KernelArgs<CostVolumeInputs>): tf
   const gpu = backend as WebGPUBackend;
   const sizes = sizesOf(reference, inverseDepths);
   const program = costVolumeProgram(sizes, sizes.channels % 4 === 0);
-  const threads = sizes.batch * sizes.height * sizes.width * sizes.depths;
-  return gpu.runWebGPUProgram(
-    program,
-    [reference, neighbour, projection, inverseDepths],
-    'float32',
-    sizeUniforms(threads, sizes),
-  );
+  const features = [reference, neighbour, projection, inverseDepths];
+  return gpu.runWebGPUProgram(program, features, 'float32', sizeUniforms(program, sizes));
 }
 
 function costVolumeGradWebGPU({
@@ -95,38 +90,39 @@ function costVolumeGradWebGPU({
   const sizes = sizesOf(reference, inverseDepths);
   const { batch, height, width, channels, depths } = sizes;
   if (!tf.util.arraysEqual(dy.shape, [batch, height, width, depths])) {
-    throw new Error(
-      `CvmCostVolumeGrad: expected dy ${JSON.stringify([batch, height, width, depths])}, got ${JSON.stringify(dy.shape)}`,
-    );
+    const expected = JSON.stringify([batch, height, width, depths]);
+    throw new Error(`CvmCostVolumeGrad: expected dy ${expected}, got ${JSON.stringify(dy.shape)}`);
   }
   const vec4 = channels % 4 === 0;
-  const pixels = batch * height * width;
-  const items = (pixels * channels) / (vec4 ? 4 : 1);
 
-  const taps = gpu.runWebGPUProgram(
-    costVolumeTapsProgram(sizes),
+  const runsProgram = costVolumeRunsProgram(sizes);
+  const runs = gpu.runWebGPUProgram(
+    runsProgram,
     [dy, projection, inverseDepths],
     'float32',
-    sizeUniforms(pixels * depths, sizes),
+    sizeUniforms(runsProgram, sizes),
   );
+
+  const gatherProgram = costVolumeGradReferenceProgram(sizes, vec4);
   const dReference = gpu.runWebGPUProgram(
-    costVolumeGradReferenceProgram(sizes, vec4),
-    [taps, neighbour],
+    gatherProgram,
+    [runs, neighbour],
     'float32',
-    sizeUniforms(items, sizes),
+    sizeUniforms(gatherProgram, sizes),
   );
+
   const zeros = zerosProgram(reference.shape);
-  const dNeighbour = gpu.runWebGPUProgram(zeros, [], 'float32', [
-    { type: 'int32', data: [pixels * channels] },
-  ]);
+  const dNeighbour = gpu.runWebGPUProgram(zeros, [], 'float32', [{ type: 'int32', data: [zeros.threads] }]);
+  const scatterProgram = costVolumeGradNeighbourProgram(sizes, vec4);
   gpu.runWebGPUProgram(
-    costVolumeGradNeighbourProgram(sizes, vec4),
-    [taps, reference],
+    scatterProgram,
+    [runs, reference],
     'float32',
-    sizeUniforms(items, sizes),
+    sizeUniforms(scatterProgram, sizes),
     dNeighbour,
   );
-  gpu.disposeData(taps.dataId);
+
+  gpu.disposeData(runs.dataId);
   return [dReference, dNeighbour];
 }
 

@@ -1,63 +1,98 @@
-import type { WebGPUProgram } from '@tensorflow/tfjs-backend-webgpu';
-import { type CostVolumeSizes, SAMPLE_SNIPPET, SIZE_UNIFORMS, flatProgram } from './program-utils.js';
+import {
+  type CostVolumeSizes,
+  type FlatProgram,
+  SAMPLE_SNIPPET,
+  SIZE_UNIFORMS,
+  flatProgram,
+} from './program-utils.js';
 
 /**
- * The backward pass runs in three steps that share one "tap table" of the sampling positions:
- *  1. {@link costVolumeTapsProgram}: per (b, y, x, l), the four bilinear weights already multiplied by
- *     dy·(1/√C) (zero for taps outside the image), and the four neighbour rows they address;
- *  2. {@link costVolumeGradReferenceProgram}: dReference[p, c] = Σ_l Σ_k w_k · neighbour[row_k, c],
- *     a pure gather;
+ * The backward pass runs in three steps that share one table of sampling "runs":
+ *  1. {@link costVolumeRunsProgram}: per reference pixel, walks the L candidates and merges consecutive
+ *     candidates that address the same four neighbour taps (neighbouring depth candidates usually move
+ *     the sample by a fraction of a pixel) into one run: its four neighbour rows and the summed bilinear
+ *     weights times dy·(1/√C), zero for taps outside the image;
+ *  2. {@link costVolumeGradReferenceProgram}: dReference[p, c] = Σ_runs Σ_k w_k · neighbour[row_k, c], a
+ *     pure gather;
  *  3. {@link costVolumeGradNeighbourProgram}: dNeighbour[row_k, c] += w_k · reference[p, c], a scatter done
  *     with float atomic adds into a zeroed output ({@link zerosProgram}).
+ * Merging is exact (bilinear sampling is linear in the weights) and only changes float summation order.
  */
 
 /**
- * Tap table, one invocation per (b, y, x, l). Inputs: dy `[B,H,W,L]`, projection `[B,12]`,
- * inverseDepths `[B,L]`. Output `[B·H·W·L, 8]`: weights (4) then rows as exact f32 integers (4).
+ * Run table, one invocation per reference pixel. Inputs: dy `[B,H,W,L]`, projection `[B,12]`,
+ * inverseDepths `[B,L]`. Output `[B·H·W·L, 8]`: per pixel up to L runs of (weights (4), neighbour rows as
+ * exact f32 integers (4)), then a terminator with row −1 when fewer than L runs.
  */
-export function costVolumeTapsProgram(s: CostVolumeSizes): WebGPUProgram {
-  const threads = s.batch * s.height * s.width * s.depths;
+export function costVolumeRunsProgram(s: CostVolumeSizes): FlatProgram {
+  const pixels = s.batch * s.height * s.width;
   return flatProgram(
     {
       variableNames: ['dy', 'projection', 'inverseDepths'],
       variableComponents: [1, 1, 1],
       outputComponent: 4,
-      outputShape: [threads, 8],
-      shaderKey: 'CvmCostVolumeTaps',
+      outputShape: [pixels * s.depths, 8],
+      shaderKey: 'CvmCostVolumeRuns',
       uniforms: SIZE_UNIFORMS,
       getUserCode: () => `
         ${SAMPLE_SNIPPET}
 
-        fn main(index : i32) {
-          if (index >= uniforms.threads) {
+        fn main(pixel : i32) {
+          if (pixel >= uniforms.threads) {
             return;
           }
-          let pixel = index / uniforms.depths;
-          let l = index - pixel * uniforms.depths;
           let x = pixel % uniforms.width;
           let by = pixel / uniforms.width;
           let y = by % uniforms.height;
           let b = by / uniforms.height;
-          let s = cvmSample(b, x, y, l);
-          result[2 * index] = cvmTapWeights(s) * (dy[index] * uniforms.scale);
-          result[2 * index + 1] = vec4<f32>(cvmTapRows(b, s));
+          let first = pixel * uniforms.depths;
+          var runs = 0;
+          var current = vec4<i32>(-1);
+          var acc = vec4<f32>(0.0);
+          for (var l = 0; l < uniforms.depths; l++) {
+            let s = cvmSample(b, x, y, l);
+            let w = cvmTapWeights(s) * (dy[first + l] * uniforms.scale);
+            if (any(w != vec4<f32>(0.0))) {
+              let rows = cvmTapRows(b, s);
+              if (any(rows != current)) {
+                if (current.x >= 0) {
+                  result[2 * (first + runs)] = acc;
+                  result[2 * (first + runs) + 1] = vec4<f32>(current);
+                  runs++;
+                }
+                current = rows;
+                acc = w;
+              } else {
+                acc += w;
+              }
+            }
+          }
+          if (current.x >= 0) {
+            result[2 * (first + runs)] = acc;
+            result[2 * (first + runs) + 1] = vec4<f32>(current);
+            runs++;
+          }
+          if (runs < uniforms.depths) {
+            result[2 * (first + runs)] = vec4<f32>(0.0);
+            result[2 * (first + runs) + 1] = vec4<f32>(-1.0);
+          }
         }
       `,
     },
-    threads,
+    pixels,
   );
 }
 
 /**
- * dReference, one invocation per (b, y, x, channel item). Inputs: taps `[B·H·W·L, 8]`, neighbour
+ * dReference, one invocation per (b, y, x, channel item). Inputs: runs `[B·H·W·L, 8]`, neighbour
  * `[B,H,W,C]`; output `[B,H,W,C]`. With `vec4`, an item is 4 channels (requires C % 4 == 0).
  */
-export function costVolumeGradReferenceProgram(s: CostVolumeSizes, vec4: boolean): WebGPUProgram {
+export function costVolumeGradReferenceProgram(s: CostVolumeSizes, vec4: boolean): FlatProgram {
   const k = vec4 ? 4 : 1;
   const threads = (s.batch * s.height * s.width * s.channels) / k;
   return flatProgram(
     {
-      variableNames: ['taps', 'neighbour'],
+      variableNames: ['runs', 'neighbour'],
       variableComponents: [4, k],
       outputComponent: k,
       outputShape: [s.batch, s.height, s.width, s.channels],
@@ -73,13 +108,15 @@ export function costVolumeGradReferenceProgram(s: CostVolumeSizes, vec4: boolean
           let c = index - pixel * items;
           var acc = ${vec4 ? 'vec4<f32>(0.0)' : '0.0'};
           let first = 2 * pixel * uniforms.depths;
-          for (var l = 0; l < uniforms.depths; l++) {
-            let w = taps[first + 2 * l];
-            if (any(w != vec4<f32>(0.0))) {
-              let rows = vec4<i32>(taps[first + 2 * l + 1]) * items + c;
-              acc += w.x * neighbour[rows.x] + w.y * neighbour[rows.y] + w.z * neighbour[rows.z] +
-                  w.w * neighbour[rows.w];
+          for (var r = 0; r < uniforms.depths; r++) {
+            let at = vec4<i32>(runs[first + 2 * r + 1]);
+            if (at.x < 0) {
+              break;
             }
+            let w = runs[first + 2 * r];
+            let rows = at * items + c;
+            acc += w.x * neighbour[rows.x] + w.y * neighbour[rows.y] + w.z * neighbour[rows.z] +
+                w.w * neighbour[rows.w];
           }
           result[index] = acc;
         }
@@ -90,24 +127,21 @@ export function costVolumeGradReferenceProgram(s: CostVolumeSizes, vec4: boolean
 }
 
 /**
- * dNeighbour by scatter, one invocation per (b, y, x, channel item) of the reference: walks its L
- * candidates, merges consecutive candidates that hit the same four taps (common: neighbouring depth
- * candidates move the sample by less than a pixel), and adds weight·reference into the output with a
- * compare-exchange loop on the bits (WGSL has no float atomics). The output must be zero-filled and is
- * passed to `runWebGPUProgram`; the summation order is not deterministic (differences ~1 ulp).
- * Inputs: taps `[B·H·W·L, 8]`, reference `[B,H,W,C]`; output `[B,H,W,C]`.
+ * dNeighbour by scatter, one invocation per (b, y, x, channel item) of the reference: for each run, adds
+ * weight·reference at the four taps with a compare-exchange loop on the bits (WGSL has no float
+ * atomics). The output must be zero-filled and is passed to `runWebGPUProgram`; the summation order is
+ * not deterministic (differences of a few ulp). Inputs: runs `[B·H·W·L, 8]`, reference `[B,H,W,C]`;
+ * output `[B,H,W,C]`.
  */
-export function costVolumeGradNeighbourProgram(s: CostVolumeSizes, vec4: boolean): WebGPUProgram {
+export function costVolumeGradNeighbourProgram(s: CostVolumeSizes, vec4: boolean): FlatProgram {
   const k = vec4 ? 4 : 1;
   const threads = (s.batch * s.height * s.width * s.channels) / k;
-  const lanes = vec4 ? ['x', 'y', 'z', 'w'] : [''];
+  const lanes = vec4 ? ['.x', '.y', '.z', '.w'] : [''];
   const addTap = (tap: string) =>
-    lanes
-      .map((lane, j) => `cvmAtomicAdd(rows.${tap} + ${j}, acc.${tap} * value${lane ? `.${lane}` : ''});`)
-      .join('\n');
+    lanes.map((lane, j) => `cvmAtomicAdd(rows.${tap} + ${j}, w.${tap} * value${lane});`).join('\n');
   return flatProgram(
     {
-      variableNames: ['taps', 'reference'],
+      variableNames: ['runs', 'reference'],
       variableComponents: [4, k],
       atomic: true,
       outputShape: [s.batch, s.height, s.width, s.channels],
@@ -125,14 +159,6 @@ export function costVolumeGradNeighbourProgram(s: CostVolumeSizes, vec4: boolean
           }
         }
 
-        // Adds acc[k] * value at the four taps; rows are flat element offsets of channel item c.
-        fn cvmFlush(rows : vec4<i32>, acc : vec4<f32>, value : ${vec4 ? 'vec4<f32>' : 'f32'}) {
-          if (acc.x != 0.0) { ${addTap('x')} }
-          if (acc.y != 0.0) { ${addTap('y')} }
-          if (acc.z != 0.0) { ${addTap('z')} }
-          if (acc.w != 0.0) { ${addTap('w')} }
-        }
-
         fn main(index : i32) {
           if (index >= uniforms.threads) {
             return;
@@ -142,22 +168,18 @@ export function costVolumeGradNeighbourProgram(s: CostVolumeSizes, vec4: boolean
           let c = index - pixel * items;
           let value = reference[index];
           let first = 2 * pixel * uniforms.depths;
-          var current = vec4<i32>(-1);
-          var acc = vec4<f32>(0.0);
-          for (var l = 0; l < uniforms.depths; l++) {
-            let w = taps[first + 2 * l];
-            if (any(w != vec4<f32>(0.0))) {
-              let rows = vec4<i32>(taps[first + 2 * l + 1]) * uniforms.channels + c * ${k};
-              if (any(rows != current)) {
-                cvmFlush(current, acc, value);
-                current = rows;
-                acc = w;
-              } else {
-                acc += w;
-              }
+          for (var r = 0; r < uniforms.depths; r++) {
+            let at = vec4<i32>(runs[first + 2 * r + 1]);
+            if (at.x < 0) {
+              break;
             }
+            let w = runs[first + 2 * r];
+            let rows = at * uniforms.channels + c * ${k};
+            if (w.x != 0.0) { ${addTap('x')} }
+            if (w.y != 0.0) { ${addTap('y')} }
+            if (w.z != 0.0) { ${addTap('z')} }
+            if (w.w != 0.0) { ${addTap('w')} }
           }
-          cvmFlush(current, acc, value);
         }
       `,
     },
@@ -166,7 +188,7 @@ export function costVolumeGradNeighbourProgram(s: CostVolumeSizes, vec4: boolean
 }
 
 /** Fills a float32 output of the given shape with zeros (the accumulator of the atomic scatter). */
-export function zerosProgram(shape: number[]): WebGPUProgram {
+export function zerosProgram(shape: number[]): FlatProgram {
   const threads = shape.reduce((a, b) => a * b, 1);
   return flatProgram(
     {

@@ -26,7 +26,7 @@ export const SIZE_UNIFORMS =
 
 /** The uniform values matching {@link SIZE_UNIFORMS}. */
 export function sizeUniforms(
-  threads: number,
+  { threads }: { threads: number },
   s: CostVolumeSizes,
 ): Array<{ type: 'int32' | 'float32'; data: number[] }> {
   return [
@@ -39,6 +39,11 @@ export function sizeUniforms(
   ];
 }
 
+/** A program plus the number of invocations that do work (pass it as the `threads` uniform). */
+export interface FlatProgram extends WebGPUProgram {
+  threads: number;
+}
+
 /**
  * A flat program: one invocation per work item, `main(index)` called with the global index.
  * The backend reshapes the dispatch to 2D/3D when it exceeds the per-dimension limit; `main` guards on
@@ -47,9 +52,10 @@ export function sizeUniforms(
 export function flatProgram(
   fields: Omit<WebGPUProgram, 'dispatch' | 'dispatchLayout' | 'workgroupSize'>,
   threads: number,
-): WebGPUProgram {
+): FlatProgram {
   return {
     ...fields,
+    threads,
     // Only `x` in the layout makes the backend call `main(getGlobalIndex())`.
     dispatchLayout: { x: fields.outputShape.map((_, i) => i) },
     dispatch: [Math.max(1, Math.ceil(threads / WORKGROUP_SIZE[0])), 1, 1],
