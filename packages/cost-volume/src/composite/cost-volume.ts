@@ -22,7 +22,7 @@ function chunkVolume(
     // Pixel coordinates → align_corners=True normalised coordinates, as the references do (2u/(W−1) − 1).
     const pixels = planeSweepCoordinatesFromProjection(projection, inv, height, width);
     const scale = tf.tensor1d([2 / (width - 1), 2 / (height - 1)]);
-    const grid = tf.reshape(tf.sub(tf.mul(pixels, scale), 1), [batch, count * height, width, 2]);
+    const grid = tf.reshape<tf.Rank.R4>(tf.sub(tf.mul(pixels, scale), 1), [batch, count * height, width, 2]);
     const warped = gridSample(neighbour, grid, { mode: 'bilinear', paddingMode: 'zeros', alignCorners: true });
     const product = tf.mul(tf.reshape(warped, [batch, count, height, width, channels]), tf.expandDims(reference, 1));
     const volume = tf.div(tf.sum(product, 4), Math.sqrt(channels)) as tf.Tensor4D;
