@@ -12,3 +12,5 @@ export {
   planeSweepProjection,
 } from './plane-sweep.js';
 export type { PairIntrinsics, PlaneSweepProjection } from './plane-sweep.js';
+export { gridSample } from './ops/grid-sample.js';
+export type { GridSampleMode, GridSampleOptions, GridSamplePaddingMode } from './ops/grid-sample.js';
