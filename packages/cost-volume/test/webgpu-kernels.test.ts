@@ -2,7 +2,11 @@ import { useWebGPUForTests } from '@cvm/backend';
 import { expectClose, expectNoLeaks, seededUniform } from '@cvm/test-utils';
 import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import '@tensorflow/tfjs-core/dist/register_all_gradients';
+import { costVolume } from '../src/index.js';
+import { costVolumeCpu, costVolumeGradCpu } from '../src/kernels/cpu-impl.js';
 import '../src/kernels/webgpu.js';
+import fixtures from './fixtures/cost_volume.json' with { type: 'json' };
 
 /**
  * The WebGPU kernels against a plain-loop float64 reference written here from the formula:
@@ -286,4 +290,64 @@ describe('CvmCostVolume / CvmCostVolumeGrad on webgpu', () => {
     expect(actual.out.every((v) => v === 0)).toBe(true);
     expect(actual.dNeighbour.every((v) => v === 0)).toBe(true);
   });
+});
+
+describe('webgpu kernels against the other implementations', () => {
+  it('equal the cpu kernels on a larger case (B=2, 12×16, C=16, L=40, handheld-like cameras)', async (ctx) => {
+    if (!available) return ctx.skip();
+    const size = { H: 12, W: 16 };
+    const projections = [
+      projectionFrom(size, [0.04, -0.06, 0.02], [0.2, -0.05, 0.05]),
+      projectionFrom(size, [-0.03, 0.05, -0.04], [-0.15, 0.1, -0.6]),
+    ];
+    const depths = Array.from({ length: 40 }, (_, i) => 0.1 + (1.9 * i) / 39);
+    const c = await makeCase([2, size.H, size.W, 16], projections, [depths, depths], 110);
+    const sizes = { batch: 2, height: size.H, width: size.W, channels: 16, depths: 40 };
+    const out = costVolumeCpu(c.reference, c.neighbour, c.projection, c.inverseDepths, sizes);
+    const grads = costVolumeGradCpu(c.dy, c.reference, c.neighbour, c.projection, c.inverseDepths, sizes);
+    const actual = await runKernels(c);
+    expectClose(actual.out, out, { atol: 1e-5 });
+    expectClose(actual.dReference, grads.dReference, { atol: 1e-4 });
+    expectClose(actual.dNeighbour, grads.dNeighbour, { atol: 1e-4 });
+    expect(out.filter((v) => v !== 0).length).toBeGreaterThan(out.length / 2);
+  });
+
+  it.for(fixtures.cases)(
+    'give the PyTorch volume and gradients through the public op: $name',
+    async (fx, ctx) => {
+      if (!available) return ctx.skip();
+      const [B, , , C] = fx.shape as Shape4;
+      await expectNoLeaks(async () => {
+        const reference = tf.tensor4d(fx.reference, fx.shape as Shape4);
+        const neighbours = fx.neighbours.map((n) => tf.tensor4d(n, fx.shape as Shape4));
+        const options = {
+          intrinsics: tf.tensor3d(fx.intrinsics, [B, 3, 3]),
+          poses: fx.poses.map((p) => tf.tensor3d(p, [B, 4, 4])),
+          inverseDepths: tf.tensor2d(fx.inverseDepths, [B, fx.depths]),
+          implementation: 'fused' as const,
+        };
+        const dy = tf.tensor4d(fx.dy, [B, fx.shape[1], fx.shape[2], fx.depths]);
+        const volume = costVolume(reference, neighbours, options);
+        const grads = tf.grads((r: tf.Tensor, ...n: tf.Tensor[]) =>
+          tf.sum(tf.mul(costVolume(r as tf.Tensor4D, n as tf.Tensor4D[], options), dy)),
+        )([reference, ...neighbours]);
+        expectClose(await values(volume), fx.volume, { atol: 1e-5 });
+        expectClose(await values(grads[0]), fx.dReference, { atol: 1e-4 });
+        for (let i = 0; i < neighbours.length; i++) {
+          expectClose(await values(grads[i + 1]), fx.dNeighbours[i], { atol: 1e-4 });
+        }
+        expect(C).toBe(5); // odd channel count: the scalar path
+        tf.dispose([
+          reference,
+          ...neighbours,
+          options.intrinsics,
+          ...options.poses,
+          options.inverseDepths,
+          dy,
+          volume,
+          ...grads,
+        ]);
+      });
+    },
+  );
 });
