@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { WebGPUBackend } from '@tensorflow/tfjs-backend-webgpu';
+import { COST_VOLUME, COST_VOLUME_GRAD } from '../kernel-names.js';
 import { costVolumeProgram } from './webgpu/cost-volume-program.js';
 import {
   costVolumeGradNeighbourProgram,
@@ -19,8 +20,11 @@ import { type CostVolumeSizes, sizeUniforms } from './webgpu/program-utils.js';
  * - `CvmCostVolumeGrad`: `{dy [B,H,W,L], reference, neighbour, projection, inverseDepths}`
  *   → `[dReference [B,H,W,C], dNeighbour [B,H,W,C]]`.
  *
- * Features are read as vec4 when C % 4 == 0. Importing this module needs no runtime code from
- * `@tensorflow/tfjs-backend-webgpu`; the kernels run once that backend is active.
+ * Forward: one invocation per pixel and block of candidates, reusing the four tap dot products while
+ * consecutive candidates sample the same 2×2 taps. Backward: a per-pixel table of merged taps
+ * (weights·dy/√C), then a gather for dReference and a float-atomic scatter for dNeighbour (summation
+ * order not deterministic, a few ulp). Features are read as vec4 when C % 4 == 0. Importing this module
+ * needs no runtime code from `@tensorflow/tfjs-backend-webgpu`; the kernels run once that backend is active.
  *
  * @example
  * import './kernels/webgpu.js'; // side effect: registers the kernels
@@ -72,7 +76,7 @@ interface KernelArgs<I> {
 
 function costVolumeWebGPU({ inputs, backend }: KernelArgs<CostVolumeInputs>): tf.TensorInfo {
   const { reference, neighbour, projection, inverseDepths } = inputs;
-  checkInputs('CvmCostVolume', reference, neighbour, projection, inverseDepths);
+  checkInputs(COST_VOLUME, reference, neighbour, projection, inverseDepths);
   const gpu = backend as WebGPUBackend;
   const sizes = sizesOf(reference, inverseDepths);
   const program = costVolumeProgram(sizes, sizes.channels % 4 === 0);
@@ -85,13 +89,13 @@ function costVolumeGradWebGPU({
   backend,
 }: KernelArgs<CostVolumeInputs & { dy: tf.TensorInfo }>): tf.TensorInfo[] {
   const { dy, reference, neighbour, projection, inverseDepths } = inputs;
-  checkInputs('CvmCostVolumeGrad', reference, neighbour, projection, inverseDepths);
+  checkInputs(COST_VOLUME_GRAD, reference, neighbour, projection, inverseDepths);
   const gpu = backend as WebGPUBackend;
   const sizes = sizesOf(reference, inverseDepths);
   const { batch, height, width, channels, depths } = sizes;
   if (!tf.util.arraysEqual(dy.shape, [batch, height, width, depths])) {
     const expected = JSON.stringify([batch, height, width, depths]);
-    throw new Error(`CvmCostVolumeGrad: expected dy ${expected}, got ${JSON.stringify(dy.shape)}`);
+    throw new Error(`${COST_VOLUME_GRAD}: expected dy ${expected}, got ${JSON.stringify(dy.shape)}`);
   }
   const vec4 = channels % 4 === 0;
 
@@ -127,12 +131,12 @@ function costVolumeGradWebGPU({
 }
 
 tf.registerKernel({
-  kernelName: 'CvmCostVolume',
+  kernelName: COST_VOLUME,
   backendName: BACKEND,
   kernelFunc: costVolumeWebGPU as unknown as tf.KernelFunc,
 });
 tf.registerKernel({
-  kernelName: 'CvmCostVolumeGrad',
+  kernelName: COST_VOLUME_GRAD,
   backendName: BACKEND,
   kernelFunc: costVolumeGradWebGPU as unknown as tf.KernelFunc,
 });
