@@ -128,7 +128,10 @@ class TapWeights {
   }
 }
 
-function checkLengths(s: CostVolumeSizes, arrays: Record<string, [ArrayLike<number>, number]>): void {
+function checkLengths(
+  s: CostVolumeSizes,
+  arrays: Record<string, [ArrayLike<number>, number]>,
+): void {
   for (const [name, [a, n]] of Object.entries(arrays)) {
     if (a.length !== n) throw new Error(`costVolume (cpu): ${name} has ${a.length} values, expected ${n}`);
   }
