@@ -68,18 +68,18 @@ export function costVolumeComposite(
   const chunks: Array<[number, number]> = [];
   for (let start = 0; start < depths; start += chunkSize) chunks.push([start, Math.min(chunkSize, depths - start)]);
 
-  // customGrad's typing passes inputs and `save` through one rest parameter.
+  // The cameras and depths are inputs too so that `save` keeps them alive for the backward pass (the
+  // caller may dispose them); like the kernel, they get zero gradients. customGrad's typing passes the
+  // inputs and `save` through one rest parameter.
   const op = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
-    const [ref, nbr, save] = args as [tf.Tensor4D, tf.Tensor4D, tf.GradSaveFunc];
-    save([ref, nbr]);
-    const parts = chunks.map(([start, count]) =>
-      chunkVolume(ref, nbr, projection, inverseDepths, start, count),
-    );
+    const [ref, nbr, proj, inv, save] = args as [tf.Tensor4D, tf.Tensor4D, tf.Tensor2D, tf.Tensor2D, tf.GradSaveFunc];
+    save([ref, nbr, proj, inv]);
+    const parts = chunks.map(([start, count]) => chunkVolume(ref, nbr, proj, inv, start, count));
     const value = parts.length === 1 ? parts[0] : tf.concat(parts, 3);
     return {
       value,
       gradFunc: (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[]) => {
-        const [r, n] = saved as tf.Tensor4D[];
+        const [r, n, p, d] = saved as [tf.Tensor4D, tf.Tensor4D, tf.Tensor2D, tf.Tensor2D];
         const g = dy as tf.Tensor4D;
         let dRef: tf.Tensor = tf.zerosLike(r);
         let dNbr: tf.Tensor = tf.zerosLike(n);
@@ -87,7 +87,7 @@ export function costVolumeComposite(
           const [gr, gn] = tf.tidy(() => {
             const dyChunk = tf.slice(g, [0, 0, 0, start], [-1, -1, -1, count]);
             return gradsInsideBackward(
-              (a, b) => chunkVolume(a as tf.Tensor4D, b as tf.Tensor4D, projection, inverseDepths, start, count),
+              (a, b) => chunkVolume(a as tf.Tensor4D, b as tf.Tensor4D, p, d, start, count),
               [r, n],
               dyChunk,
             );
@@ -98,9 +98,9 @@ export function costVolumeComposite(
           dRef = nextRef;
           dNbr = nextNbr;
         }
-        return [dRef, dNbr];
+        return [dRef, dNbr, tf.zerosLike(p), tf.zerosLike(d)];
       },
     };
   });
-  return op(reference, neighbour) as tf.Tensor4D;
+  return op(reference, neighbour, projection, inverseDepths) as tf.Tensor4D;
 }
