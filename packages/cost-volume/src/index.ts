@@ -1,4 +1,5 @@
 import './kernels/cpu.js';
+import './kernels/webgpu.js';
 import './gradients.js';
 
 export { costVolume } from './ops/cost-volume.js';
