@@ -6,8 +6,8 @@
  *   `grad_in_mult` (scale · reflection sign · clip mask, 0 where the coordinate was invalid);
  * - tap indices and in-bounds masks are built off the tape (comparisons have no gradient and
  *   int32 indices must not receive one);
- * - the rows of the flattened input are gathered by a `customGrad` whose gradient is
- *   `unsortedSegmentSum`, and the bilinear weights stay on the tape, so the grid gradient is
+ * - the rows of the flattened input are gathered by a `customGrad` whose gradient is a
+ *   `scatterND` (duplicate indices sum), and the bilinear weights stay on the tape, so the grid gradient is
  *   Σ_taps value · mask · ∂weight/∂coordinate, as PyTorch's backward computes it.
  */
 import * as tf from '@tensorflow/tfjs-core';
@@ -114,14 +114,20 @@ function sourceCoordinate(
   return transform(g);
 }
 
-/** `table[idx]` row-wise, with the gradient `unsortedSegmentSum(dy, idx, rows)` (none for idx). */
+/**
+ * `table[idx]` row-wise, with the gradient `scatterND(idx, dy, [rows, C])` (duplicates sum; none for
+ * idx). Not tfjs's own gather gradient, `unsortedSegmentSum`: the cpu backend runs that in
+ * O(rows · N · C) (one masked sum per segment) and wasm has no kernel for it; ScatterNd is linear on
+ * cpu, wasm and tfjs-node.
+ */
 function gatherRows(table: tf.Tensor2D, idx: tf.Tensor1D): tf.Tensor2D {
   const rows = table.shape[0];
   const gather = customGrad1((t, save) => {
     save([idx]);
     return {
       value: tf.gather(t, idx),
-      gradFunc: (dy, saved) => tf.unsortedSegmentSum(dy, saved[0] as tf.Tensor1D, rows),
+      gradFunc: (dy, saved) =>
+        tf.scatterND(tf.reshape(saved[0], [-1, 1]), dy, [rows, t.shape[1] as number]) as tf.Tensor2D,
     };
   });
   return gather(table) as tf.Tensor2D;
