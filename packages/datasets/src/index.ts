@@ -21,3 +21,20 @@ export { compileScene, renderView } from './synthetic/render.js';
 export type { CompiledScene, RenderedView } from './synthetic/render.js';
 export type { Primitive, PrimitiveKindName } from './synthetic/primitives.js';
 export type { Material, TextureKindName } from './synthetic/texture.js';
+export {
+  IMAGENET_MEAN,
+  IMAGENET_STD,
+  addIgnoreRegions,
+  applyPhotometric,
+  cropSample,
+  drawPhotometric,
+  flipSample,
+  normalizeImage,
+  padSample,
+  randomCropLocation,
+  resizeSample,
+  transformSample,
+} from './pipeline/transforms.js';
+export type { PhotometricParams, PipelineOptions } from './pipeline/transforms.js';
+export { collate } from './pipeline/batch.js';
+export type { Batch } from './pipeline/batch.js';

@@ -70,3 +70,7 @@ export {
 export type { ColmapCamera, ColmapImage, ColmapModel, ColmapModelName } from './formats/colmap.js';
 export { parseCliArgs, runCli } from './cli.js';
 export type { RenderCommand } from './cli.js';
+export { DataLoader } from './pipeline/loader.js';
+export type { DataLoaderOptions } from './pipeline/loader.js';
+export { openSource } from './pipeline/sources.js';
+export type { SampleSource, SourceSpec } from './pipeline/sources.js';
