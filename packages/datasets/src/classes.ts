@@ -108,7 +108,11 @@ export const PASCAL_PART_CLASSES = [
  * @example NYUD40_TO_PASCAL_CONTEXT[nyud40Id('sofa')] === 18
  */
 export const NYUD40_TO_PASCAL_CONTEXT: readonly number[] = NYUD40_CLASSES.map((name) => {
-  const alias: Record<string, string> = { table: 'diningtable', desk: 'diningtable', television: 'tvmonitor' };
+  const alias: Record<string, string> = {
+    table: 'diningtable',
+    desk: 'diningtable',
+    television: 'tvmonitor',
+  };
   const index = (PASCAL_CONTEXT_CLASSES as readonly string[]).indexOf(alias[name] ?? name);
   return Math.max(0, index);
 });

@@ -117,9 +117,30 @@ const GROUP_PART_NAMES = ['', 'head', 'torso', 'luarm', 'llarm', 'luleg', 'llleg
 
 /** PASCAL-Part's own ids of the person parts (`json/pascal_part.json` entry 15). */
 const PASCAL_PART_PERSON = {
-  hair: 10, head: 1, lear: 4, lebrow: 6, leye: 2, lfoot: 21, lhand: 15, llarm: 13, llleg: 19, luarm: 14, luleg: 20,
-  mouth: 9, neck: 12, nose: 8, rear: 5, rebrow: 7, reye: 3, rfoot: 24, rhand: 18, rlarm: 16, rlleg: 22, ruarm: 17,
-  ruleg: 23, torso: 11,
+  hair: 10,
+  head: 1,
+  lear: 4,
+  lebrow: 6,
+  leye: 2,
+  lfoot: 21,
+  lhand: 15,
+  llarm: 13,
+  llleg: 19,
+  luarm: 14,
+  luleg: 20,
+  mouth: 9,
+  neck: 12,
+  nose: 8,
+  rear: 5,
+  rebrow: 7,
+  reye: 3,
+  rfoot: 24,
+  rhand: 18,
+  rlarm: 16,
+  rlleg: 22,
+  ruarm: 17,
+  ruleg: 23,
+  torso: 11,
 };
 
 export interface WritePascalMtOptions {
@@ -153,7 +174,10 @@ export function writePascalMtSample(
   for (const f of [L.images, semsegFolder, L.humanParts, L.sal, L.normals, L.contextLabels])
     mkdirSync(join(root, f), { recursive: true });
   const n = H * W;
-  writeFileSync(join(root, L.images, `${id}.jpg`), encodeJpeg(encodeRgb(ref.rgb), H, W, options.quality ?? 95));
+  writeFileSync(
+    join(root, L.images, `${id}.jpg`),
+    encodeJpeg(encodeRgb(ref.rgb), H, W, options.quality ?? 95),
+  );
   const voc = new Uint8Array(n);
   const labelMap = new Uint16Array(n);
   for (let i = 0; i < n; i++) {
@@ -165,7 +189,10 @@ export function writePascalMtSample(
     }
   }
   writeFileSync(join(root, semsegFolder, `${id}.png`), encodePng(voc, H, W, 1, { palette: vocPalette() }));
-  writeFileSync(join(root, L.contextLabels, `${id}.mat`), writeMat({ LabelMap: matNumeric(labelMap, [H, W]) }));
+  writeFileSync(
+    join(root, L.contextLabels, `${id}.mat`),
+    writeMat({ LabelMap: matNumeric(labelMap, [H, W]) }),
+  );
   writeFileSync(join(root, L.sal, `${id}.png`), encodePng(encodeSaliency(labels.sal), H, W, 1));
   writeFileSync(join(root, L.normals, `${id}.png`), encodePng(encodeNormals(labels.normals), H, W, 3));
 
@@ -180,13 +207,22 @@ export function writePascalMtSample(
     let area = 0;
     const partList: Record<string, MatArray>[] = [];
     if (c === PASCAL_PERSON_CATEGORY) {
-      for (let i = 0; i < n; i++) if (parts[i] >= 1 && parts[i] <= 6) (mask[i] = 1), area++;
+      for (let i = 0; i < n; i++)
+        if (parts[i] >= 1 && parts[i] <= 6) {
+          mask[i] = 1;
+          area++;
+        }
       for (let g = 1; g <= 6; g++) {
         const pm = Uint8Array.from(parts, (v) => (v === g ? 1 : 0));
         if (pm.some((v) => v === 1))
           partList.push({ part_name: matChar(GROUP_PART_NAMES[g]), mask: matNumeric(pm, [H, W]) });
       }
-    } else for (let i = 0; i < n; i++) if (voc[i] === c) (mask[i] = 1), area++;
+    } else
+      for (let i = 0; i < n; i++)
+        if (voc[i] === c) {
+          mask[i] = 1;
+          area++;
+        }
     if (area === 0) continue;
     objects.push({
       class: matChar(PASCAL_CONTEXT_CLASSES[c]),
@@ -196,7 +232,10 @@ export function writePascalMtSample(
     });
     indexEntry.push(c);
   }
-  const anno = matStruct(['imname', 'objects'], [{ imname: matChar(id), objects: matStruct(objectFields, objects) }]);
+  const anno = matStruct(
+    ['imname', 'objects'],
+    [{ imname: matChar(id), objects: matStruct(objectFields, objects) }],
+  );
   writeFileSync(join(root, L.humanParts, `${id}.mat`), writeMat({ anno }));
   return indexEntry;
 }
@@ -262,7 +301,11 @@ export async function exportSyntheticPascalMt(
       writeFileSync(join(temp, L.contextClassesJson), `${JSON.stringify(context)}\n`);
       writeFileSync(join(temp, L.nyuClassesJson), `${JSON.stringify(nyu)}\n`);
       writeFileSync(join(temp, L.partJson), `${JSON.stringify({ 15: PASCAL_PART_PERSON })}\n`);
-      const manifest = { generator: '@cvm/datasets synthetic world', layout: 'PASCAL-MT', options: world.options };
+      const manifest = {
+        generator: '@cvm/datasets synthetic world',
+        layout: 'PASCAL-MT',
+        options: world.options,
+      };
       writeFileSync(join(temp, 'cvm-dataset.json'), `${JSON.stringify(manifest, null, 2)}\n`);
     },
     'exportSyntheticPascalMt',

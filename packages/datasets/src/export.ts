@@ -35,7 +35,11 @@ export interface WriteNyudMtOptions {
  * @param sample a sample whose reference view has semseg, depth, normals and edge labels.
  * @param options COLMAP form and extra (unlisted) frames; see `WriteNyudMtOptions`.
  */
-export function writeNyudMtSample(root: string, sample: MultiViewSample, options: WriteNyudMtOptions = {}): void {
+export function writeNyudMtSample(
+  root: string,
+  sample: MultiViewSample,
+  options: WriteNyudMtOptions = {},
+): void {
   const L = NYUD_MT_LAYOUT;
   const { id, height: H, width: W } = sample;
   const ref = sample.views[0];

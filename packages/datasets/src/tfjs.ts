@@ -33,7 +33,11 @@ export function batchToTensors(batch: Batch): BatchTensors {
   for (const [task, a] of Object.entries(batch.labels)) {
     if (!a) continue;
     const shape = task === 'normals' ? [B, H, W, 3] : [B, H, W];
-    labels[task as keyof BatchTensors['labels']] = tf.tensor(a, shape, a instanceof Int32Array ? 'int32' : 'float32');
+    labels[task as keyof BatchTensors['labels']] = tf.tensor(
+      a,
+      shape,
+      a instanceof Int32Array ? 'int32' : 'float32',
+    );
   }
   return {
     images: tf.tensor5d(batch.images, [B, V, H, W, 3]),
@@ -45,5 +49,10 @@ export function batchToTensors(batch: Batch): BatchTensors {
 
 /** Disposes every tensor of `batchToTensors`' result. */
 export function disposeBatchTensors(t: BatchTensors): void {
-  tf.dispose([t.images, t.intrinsics, t.cameraToWorld, ...Object.values(t.labels).filter((x) => x !== undefined)]);
+  tf.dispose([
+    t.images,
+    t.intrinsics,
+    t.cameraToWorld,
+    ...Object.values(t.labels).filter((x) => x !== undefined),
+  ]);
 }

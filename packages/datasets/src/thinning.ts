@@ -22,7 +22,8 @@ function buildLookupTables(): [Uint8Array, Uint8Array] {
     for (let i = 0; i < 8; i++) x[i + 1] = (code >> i) & 1;
     x[9] = x[1];
     let crossings = 0;
-    for (let i = 1; i <= 4; i++) if (x[2 * i - 1] === 0 && (x[2 * i] === 1 || x[2 * i + 1] === 1)) crossings++;
+    for (let i = 1; i <= 4; i++)
+      if (x[2 * i - 1] === 0 && (x[2 * i] === 1 || x[2 * i + 1] === 1)) crossings++;
     let n1 = 0;
     let n2 = 0;
     for (let k = 1; k <= 4; k++) {
@@ -56,7 +57,8 @@ export function thinBinary(mask: ArrayLike<number>, height: number, width: numbe
   const skel = new Uint8Array(height * width);
   for (let i = 0; i < skel.length; i++) skel[i] = mask[i] ? 1 : 0;
   const remove = new Uint8Array(height * width);
-  const at = (y: number, x: number) => (y < 0 || y >= height || x < 0 || x >= width ? 0 : skel[y * width + x]);
+  const at = (y: number, x: number) =>
+    y < 0 || y >= height || x < 0 || x >= width ? 0 : skel[y * width + x];
   for (;;) {
     let changed = false;
     for (const lut of tables) {

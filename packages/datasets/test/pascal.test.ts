@@ -1,5 +1,13 @@
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -59,7 +67,11 @@ describe('MAT v5', () => {
       expect(Array.from(numeric(objects.elements[1].mask).data)).toEqual(flat(reference.mat.person));
       expect(numeric(objects.elements[0].parts).data.length).toBe(0);
       const parts = objects.elements[1].parts as MatStruct;
-      expect(parts.elements.map((p) => (p.part_name as { text: string }).text)).toEqual(['hair', 'rhand', 'lfoot']);
+      expect(parts.elements.map((p) => (p.part_name as { text: string }).text)).toEqual([
+        'hair',
+        'rhand',
+        'lfoot',
+      ]);
       expect(Array.from(numeric(parts.elements[1].mask).data)).toEqual(flat(reference.mat.rhand));
       if (file === 'scipy-anno.mat') {
         expect(Array.from(numeric(vars.d).data)).toEqual(flat(reference.mat.d));
@@ -83,10 +95,20 @@ describe('MAT v5', () => {
       a: matNumeric(u16, [2, 3, 4]),
       f: matNumeric(Float64Array.of(1.5, -2, 3e-9), [1, 3]),
       m: matNumeric(Uint8Array.of(1, 0, 1, 1), [2, 2], { logical: true }),
-      s: matStruct(['name', 'value'], [
-        { name: matChar('x'), value: matNumeric(Int32Array.of(-7), [1, 1]) },
-        { name: matChar('yz'), value: { type: 'cell', dims: [1, 2], cells: [matChar('p'), matNumeric(Float32Array.of(0.25), [1, 1])] } },
-      ]),
+      s: matStruct(
+        ['name', 'value'],
+        [
+          { name: matChar('x'), value: matNumeric(Int32Array.of(-7), [1, 1]) },
+          {
+            name: matChar('yz'),
+            value: {
+              type: 'cell',
+              dims: [1, 2],
+              cells: [matChar('p'), matNumeric(Float32Array.of(0.25), [1, 1])],
+            },
+          },
+        ],
+      ),
     };
     for (const compress of [true, false]) {
       const back = readMat(writeMat(vars, { compress }), 'round-trip.mat');
@@ -99,22 +121,37 @@ describe('MAT v5', () => {
     writeFileSync(
       file,
       writeMat({
-        LabelMap: matNumeric(Uint16Array.from({ length: 6 }, (_, i) => 400 + i), [2, 3]),
-        anno: matStruct(['imname', 'objects'], [
-          {
-            imname: matChar('img'),
-            objects: matStruct(['class', 'class_ind', 'mask', 'parts'], [
-              {
-                class: matChar('person'),
-                class_ind: matNumeric(Float64Array.of(15), [1, 1]),
-                mask: matNumeric(Uint8Array.of(0, 1, 1, 0, 0, 1), [2, 3]),
-                parts: matStruct(['part_name', 'mask'], [
-                  { part_name: matChar('torso'), mask: matNumeric(Uint8Array.of(0, 1, 0, 0, 0, 0), [2, 3]) },
-                ]),
-              },
-            ]),
-          },
-        ]),
+        LabelMap: matNumeric(
+          Uint16Array.from({ length: 6 }, (_, i) => 400 + i),
+          [2, 3],
+        ),
+        anno: matStruct(
+          ['imname', 'objects'],
+          [
+            {
+              imname: matChar('img'),
+              objects: matStruct(
+                ['class', 'class_ind', 'mask', 'parts'],
+                [
+                  {
+                    class: matChar('person'),
+                    class_ind: matNumeric(Float64Array.of(15), [1, 1]),
+                    mask: matNumeric(Uint8Array.of(0, 1, 1, 0, 0, 1), [2, 3]),
+                    parts: matStruct(
+                      ['part_name', 'mask'],
+                      [
+                        {
+                          part_name: matChar('torso'),
+                          mask: matNumeric(Uint8Array.of(0, 1, 0, 0, 0, 0), [2, 3]),
+                        },
+                      ],
+                    ),
+                  },
+                ],
+              ),
+            },
+          ],
+        ),
       }),
     );
     const script = `import scipy.io as sio, json
@@ -143,7 +180,9 @@ print(json.dumps({'lm': m['LabelMap'].tolist(), 'cls': int(o[0][1][0][0]), 'mask
 
   test('truncated and foreign files give errors naming the file', () => {
     const bytes = readFileSync(join(fixtures, 'scipy-anno.mat'));
-    expect(() => readMat(bytes.subarray(0, 300), 'human_parts/x.mat')).toThrow(/human_parts\/x\.mat: truncated/);
+    expect(() => readMat(bytes.subarray(0, 300), 'human_parts/x.mat')).toThrow(
+      /human_parts\/x\.mat: truncated/,
+    );
     expect(() => readMat(bytes.subarray(0, 60), 'a.mat')).toThrow(/a\.mat: truncated/);
     const z = readFileSync(join(fixtures, 'scipy-anno-compressed.mat'));
     expect(() => readMat(z.subarray(0, z.length - 30), 'z.mat')).toThrow(/z\.mat: /);
@@ -173,7 +212,9 @@ describe('PASCAL-MT encodings against the reference libraries', () => {
     expect(Array.from(ids.data)).toEqual(reference.palette.indices);
     const rgb = decodePng(bytes);
     expect(rgb.channels).toBe(3);
-    expect(Array.from(rgb.data.subarray(0, 3))).toEqual(Array.from(ids.palette!.subarray(3 * 255, 3 * 255 + 3)));
+    expect(Array.from(rgb.data.subarray(0, 3))).toEqual(
+      Array.from(ids.palette!.subarray(3 * 255, 3 * 255 + 3)),
+    );
     // Our palette writer round-trips indices too.
     const ours = encodePng(Uint8Array.from(reference.palette.indices), 6, 9, 1, { palette: vocPalette() });
     expect(Array.from(decodePng(ours, 'x', { palette: 'indices' }).data)).toEqual(reference.palette.indices);
@@ -194,7 +235,9 @@ describe('PASCAL-MT encodings against the reference libraries', () => {
     });
     expect(sum / ours.data.length).toBeLessThan(1.5);
     expect(max).toBeLessThanOrEqual(12);
-    expect(() => decodeJpeg(bytes.subarray(0, bytes.length - 40), 'JPEGImages/a.jpg')).toThrow(/JPEGImages\/a\.jpg/);
+    expect(() => decodeJpeg(bytes.subarray(0, bytes.length - 40), 'JPEGImages/a.jpg')).toThrow(
+      /JPEGImages\/a\.jpg/,
+    );
     const rgb = Uint8Array.from({ length: 8 * 8 * 3 }, (_, i) => (i * 5) % 256);
     expect(decodeJpeg(encodeJpeg(rgb, 8, 8, 100)).data.length).toBe(8 * 8 * 3);
   });
@@ -239,11 +282,15 @@ describe('PASCAL-MT export and read-back', () => {
       const read = ds.sample(i);
       const R = read.views[0].labels!;
       expect([read.height, read.width]).toEqual([40, 56]);
-      expect(Array.from(R.semseg!)).toEqual(Array.from(W.semseg!, (c) => (c === 255 ? 255 : NYUD40_TO_PASCAL_CONTEXT[c])));
+      expect(Array.from(R.semseg!)).toEqual(
+        Array.from(W.semseg!, (c) => (c === 255 ? 255 : NYUD40_TO_PASCAL_CONTEXT[c])),
+      );
       expect(Array.from(R.human_parts!)).toEqual(Array.from(W.human_parts!));
       expect(Array.from(R.sal!)).toEqual(Array.from(W.sal!));
       // LabelMap and the edges derived from it.
-      const lm = numeric(readMat(readFileSync(join(out, 'pascal-context/trainval', `${read.id}.mat`))).LabelMap);
+      const lm = numeric(
+        readMat(readFileSync(join(out, 'pascal-context/trainval', `${read.id}.mat`))).LabelMap,
+      );
       const expectedLm = Array.from(W.semseg!, (c) =>
         c === 255 ? 0 : PASCAL_CONTEXT_459_IDS[NYUD40_TO_CONTEXT_459_NAME[NYUD40_CLASSES[c]]],
       );
@@ -285,39 +332,46 @@ describe('PASCAL-MT export and read-back', () => {
     // Move one semseg file to the other folder with different content: VOC12 wins when both exist.
     const id = ds.ids[1];
     mkdirSync(join(dir, 'semseg/pascal-context'), { recursive: true });
-    writeFileSync(join(dir, 'semseg/pascal-context', `${id}.png`), encodePng(new Uint8Array(40 * 56), 40, 56, 1));
+    writeFileSync(
+      join(dir, 'semseg/pascal-context', `${id}.png`),
+      encodePng(new Uint8Array(40 * 56), 40, 56, 1),
+    );
     expect(ds.sample(1).views[0].labels!.semseg!.some((v) => v !== 0)).toBe(true);
     rmSync(join(dir, 'semseg/VOC12', `${id}.png`));
     expect(ds.sample(1).views[0].labels!.semseg!.every((v) => v === 0)).toBe(true);
   });
 
-  test.skipIf(!hasPythonDeps)('equals the reference loading steps run in Python (PIL, scipy, OpenCV, skimage)', () => {
-    const r = spawnSync(python, [join(fixtures, 'reference_pascal_loader.py'), out, 'train'], {
-      encoding: 'utf8',
-      maxBuffer: 1 << 28,
-    });
-    expect(r.stderr).toBe('');
-    const ref = JSON.parse(r.stdout);
-    const ds = new PascalMtDataset(out, 'train');
-    for (const id of ds.ids) {
-      const s = ds.sample(id).views[0];
-      const L = s.labels!;
-      for (const task of ['semseg', 'human_parts', 'sal', 'edge'] as const)
-        expect(Array.from(L[task]!), `${id} ${task}`).toEqual(ref[id][task]);
-      L.normals!.forEach((v, k) => {
-        expect(Math.abs(v - ref[id].normals[k])).toBeLessThan(1e-6);
+  test.skipIf(!hasPythonDeps)(
+    'equals the reference loading steps run in Python (PIL, scipy, OpenCV, skimage)',
+    () => {
+      const r = spawnSync(python, [join(fixtures, 'reference_pascal_loader.py'), out, 'train'], {
+        encoding: 'utf8',
+        maxBuffer: 1 << 28,
       });
-      let err = 0;
-      s.rgb.forEach((v, k) => {
-        err += Math.abs(v * 255 - ref[id].image[k]);
-      });
-      expect(err / s.rgb.length).toBeLessThan(1.5); // jpeg-js vs libjpeg decoding
-    }
-  });
+      expect(r.stderr).toBe('');
+      const ref = JSON.parse(r.stdout);
+      const ds = new PascalMtDataset(out, 'train');
+      for (const id of ds.ids) {
+        const s = ds.sample(id).views[0];
+        const L = s.labels!;
+        for (const task of ['semseg', 'human_parts', 'sal', 'edge'] as const)
+          expect(Array.from(L[task]!), `${id} ${task}`).toEqual(ref[id][task]);
+        L.normals!.forEach((v, k) => {
+          expect(Math.abs(v - ref[id].normals[k])).toBeLessThan(1e-6);
+        });
+        let err = 0;
+        s.rgb.forEach((v, k) => {
+          err += Math.abs(v * 255 - ref[id].image[k]);
+        });
+        expect(err / s.rgb.length).toBeLessThan(1.5); // jpeg-js vs libjpeg decoding
+      }
+    },
+  );
 
   test('the parts annotation from scipy (with other objects and left/right part names) maps to the 6 groups', () => {
     const dir = join(tmp, 'fixture-parts');
-    for (const f of ['JPEGImages', 'human_parts', 'ImageSets/Context', 'json']) mkdirSync(join(dir, f), { recursive: true });
+    for (const f of ['JPEGImages', 'human_parts', 'ImageSets/Context', 'json'])
+      mkdirSync(join(dir, f), { recursive: true });
     writeFileSync(join(dir, 'JPEGImages/a.jpg'), encodeJpeg(new Uint8Array(5 * 7 * 3), 5, 7));
     copyFileSync(join(fixtures, 'scipy-anno.mat'), join(dir, 'human_parts/a.mat'));
     writeFileSync(join(dir, 'ImageSets/Context/val.txt'), 'a\n');
@@ -349,7 +403,10 @@ describe('PASCAL-MT export and read-back', () => {
     rmSync(join(bad, 'semseg/pascal-context', `${b}.png`));
     const semOnly = new PascalMtDataset(bad, 'train', { tasks: ['semseg'] });
     expect(() => semOnly.sample(b)).toThrow(/no segmentation for/);
-    writeFileSync(join(bad, 'semseg/pascal-context', `${b}.png`), encodePng(new Uint8Array(40 * 56).fill(77), 40, 56, 1));
+    writeFileSync(
+      join(bad, 'semseg/pascal-context', `${b}.png`),
+      encodePng(new Uint8Array(40 * 56).fill(77), 40, 56, 1),
+    );
     expect(() => semOnly.sample(b)).toThrow(/class 77 .* outside 0\.\.20/);
   });
 });

@@ -328,7 +328,9 @@ export function parseColmapBinary(
     const v = new DataView(camerasBytes.buffer, camerasBytes.byteOffset, camerasBytes.byteLength);
     const need = (o: number, n: number) => {
       if (o + n > camerasBytes.length)
-        throw new Error(`${camerasFile}: truncated at byte ${o} (needs ${n} more bytes of ${camerasBytes.length})`);
+        throw new Error(
+          `${camerasFile}: truncated at byte ${o} (needs ${n} more bytes of ${camerasBytes.length})`,
+        );
     };
     need(0, 8);
     const count = Number(v.getBigUint64(0, true));
@@ -378,7 +380,9 @@ export function parseColmapBinary(
       need(o, 24 * points);
       o += 24 * points;
       if (!cameras.has(cameraId))
-        throw new Error(`${imagesFile}: image '${name}' uses camera ${cameraId}, which ${camerasFile} does not define`);
+        throw new Error(
+          `${imagesFile}: image '${name}' uses camera ${cameraId}, which ${camerasFile} does not define`,
+        );
       images.push({ id, qvec: [f[0], f[1], f[2], f[3]], tvec: [f[4], f[5], f[6]], cameraId, name });
     }
   }

@@ -19,10 +19,13 @@ export function readPngFile(path: string, channels: 1 | 3, height?: number, widt
       `${path}: expected ${channels === 1 ? 'a grayscale' : 'an RGB'} PNG, found ${image.channels} channels`,
     );
   if (height !== undefined && (image.height !== height || image.width !== width))
-    throw new Error(`${path}: size ${image.height}×${image.width} does not match the image's ${height}×${width}`);
+    throw new Error(
+      `${path}: size ${image.height}×${image.width} does not match the image's ${height}×${width}`,
+    );
   if (image.channels === 4) {
     const rgb = new Uint8Array(image.width * image.height * 3);
-    for (let i = 0; i < image.width * image.height; i++) rgb.set(image.data.subarray(4 * i, 4 * i + 3), 3 * i);
+    for (let i = 0; i < image.width * image.height; i++)
+      rgb.set(image.data.subarray(4 * i, 4 * i + 3), 3 * i);
     return { ...image, channels: 3, data: rgb };
   }
   return image;

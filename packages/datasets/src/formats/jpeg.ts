@@ -32,7 +32,10 @@ export function encodeJpeg(rgb: Uint8Array, height: number, width: number, quali
  * @param name used in error messages: a truncated or corrupt file throws naming it.
  * @example const { data, height, width } = decodeJpeg(readFileSync(f), f);
  */
-export function decodeJpeg(bytes: Uint8Array, name = 'JPEG data'): { width: number; height: number; data: Uint8Array } {
+export function decodeJpeg(
+  bytes: Uint8Array,
+  name = 'JPEG data',
+): { width: number; height: number; data: Uint8Array } {
   if (bytes.length < 4 || bytes[0] !== 0xff || bytes[1] !== 0xd8)
     throw new Error(`${name}: not a JPEG file (no SOI marker)`);
   let decoded: { width: number; height: number; data: Uint8Array };

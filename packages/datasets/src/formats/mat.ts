@@ -171,7 +171,8 @@ class Reader {
 
   /** The next data element's type, payload and the position after it (padding included). */
   element(): { type: number; data: Uint8Array } {
-    if (this.pos + 8 > this.bytes.length) this.fail(`truncated MAT-file (data element tag at byte ${this.pos})`);
+    if (this.pos + 8 > this.bytes.length)
+      this.fail(`truncated MAT-file (data element tag at byte ${this.pos})`);
     const first = this.view.getUint32(this.pos, true);
     if (first >>> 16 !== 0) {
       // Small data element: type in the low 16 bits, size in the high 16 bits, data in the next 4 bytes.
@@ -257,7 +258,10 @@ function parseMatrix(data: Uint8Array, r: Reader, path: string): { name: string;
       if (el.type !== MI.MATRIX) sub.fail(`${where}: cell ${i} is not a matrix element`);
       col.push(parseMatrix(el.data, sub, `${where}{${i}}`).value);
     }
-    return { name, value: { type: 'cell', dims, cells: columnToRowMajor(col, dims, new Array(count), true) } };
+    return {
+      name,
+      value: { type: 'cell', dims, cells: columnToRowMajor(col, dims, new Array(count), true) },
+    };
   }
   if (cls === 'struct') {
     const lenEl = sub.element();
@@ -309,7 +313,8 @@ function parseMatrix(data: Uint8Array, r: Reader, path: string): { name: string;
  * // LabelMap: { type: 'numeric', class: 'uint16', dims: [H, W], data: Uint16Array [H·W] }
  */
 export function readMat(bytes: Uint8Array, name = 'MAT-file'): Record<string, MatArray> {
-  if (bytes.length < 128) throw new Error(`${name}: truncated MAT-file (${bytes.length} bytes, no 128-byte header)`);
+  if (bytes.length < 128)
+    throw new Error(`${name}: truncated MAT-file (${bytes.length} bytes, no 128-byte header)`);
   const header = new TextDecoder('latin1').decode(bytes.subarray(0, 116));
   if (!header.startsWith('MATLAB 5.0 MAT-file') && !header.startsWith('MATLAB 7'))
     throw new Error(`${name}: not a MATLAB 5 MAT-file (header '${header.slice(0, 20)}')`);
@@ -397,7 +402,9 @@ function matrixElement(name: string, value: MatArray, path: string): Uint8Array 
   w.push(element(MI.INT8, new TextEncoder().encode(name)));
   if (value.type === 'numeric') {
     if (value.data.length !== count)
-      throw new Error(`writeMat: ${path}: ${value.data.length} values do not match dims [${dims.join(', ')}]`);
+      throw new Error(
+        `writeMat: ${path}: ${value.data.length} values do not match dims [${dims.join(', ')}]`,
+      );
     const spec = NUMERIC[value.class];
     const col = columnToRowMajor(value.data, dims, new spec.array(count), false);
     w.push(element(spec.mi, bytesOf(col)));
@@ -414,9 +421,11 @@ function matrixElement(name: string, value: MatArray, path: string): Uint8Array 
       w.push(matrixElement('', c, `${path}{${i}}`));
     });
   } else {
-    if (value.elements.length !== count) throw new Error(`writeMat: ${path}: element count does not match dims`);
+    if (value.elements.length !== count)
+      throw new Error(`writeMat: ${path}: element count does not match dims`);
     const fieldLength = Math.max(1, ...value.fields.map((f) => f.length)) + 1;
-    if (fieldLength > 64) throw new Error(`writeMat: ${path}: field names must be shorter than 64 characters`);
+    if (fieldLength > 64)
+      throw new Error(`writeMat: ${path}: field names must be shorter than 64 characters`);
     const names = new Uint8Array(fieldLength * value.fields.length);
     value.fields.forEach((f, i) => {
       names.set(new TextEncoder().encode(f), i * fieldLength);
@@ -442,7 +451,10 @@ function matrixElement(name: string, value: MatArray, path: string): Uint8Array 
  * @example
  * writeFileSync('x.mat', writeMat({ LabelMap: matNumeric(Uint16Array.from(labels), [H, W]) }));
  */
-export function writeMat(variables: Record<string, MatArray>, options: { compress?: boolean } = {}): Uint8Array {
+export function writeMat(
+  variables: Record<string, MatArray>,
+  options: { compress?: boolean } = {},
+): Uint8Array {
   const compress = options.compress ?? true;
   const w = new Writer();
   const header = new Uint8Array(128).fill(0x20);
@@ -451,7 +463,8 @@ export function writeMat(variables: Record<string, MatArray>, options: { compres
   header.set([0x00, 0x01, 0x49, 0x4d], 124); // version 0x0100, 'IM' (little-endian)
   w.push(header);
   for (const [name, value] of Object.entries(variables)) {
-    if (!/^[A-Za-z]\w*$/.test(name)) throw new Error(`writeMat: '${name}' is not a valid MATLAB variable name`);
+    if (!/^[A-Za-z]\w*$/.test(name))
+      throw new Error(`writeMat: '${name}' is not a valid MATLAB variable name`);
     const matrix = matrixElement(name, value, name);
     if (!compress) {
       w.push(matrix);
@@ -483,7 +496,11 @@ const CLASS_OF = new Map<unknown, MatNumericClass>([
 /**
  * A numeric array (class from the typed array) with row-major `data`. @example matNumeric(Float64Array.of(15), [1, 1])
  */
-export function matNumeric(data: MatNumericData, dims: number[], options: { logical?: boolean } = {}): MatNumeric {
+export function matNumeric(
+  data: MatNumericData,
+  dims: number[],
+  options: { logical?: boolean } = {},
+): MatNumeric {
   const cls = CLASS_OF.get(data.constructor);
   if (!cls) throw new Error('matNumeric: unsupported typed array');
   const value: MatNumeric = { type: 'numeric', class: cls, dims, data };

@@ -104,10 +104,13 @@ export function selectViews(
     distance = (name) => dist.get(name)!;
     const minBaseline = options.minBaseline ?? 0;
     candidates = candidates.filter((im) => distance(im.name) >= minBaseline);
-  } else throw new Error(`multi-view: neighbours must be 'listed', 'frame' or 'centre', got '${String(mode)}'`);
+  } else
+    throw new Error(`multi-view: neighbours must be 'listed', 'frame' or 'centre', got '${String(mode)}'`);
   candidates.sort((a, b) => distance(a.name) - distance(b.name) || rank.get(a.name)! - rank.get(b.name)!);
   if (candidates.length < views - 1)
-    throw new Error(`${where}: ${views} views requested but only ${candidates.length} neighbour frames qualify`);
+    throw new Error(
+      `${where}: ${views} views requested but only ${candidates.length} neighbour frames qualify`,
+    );
   return [reference.name, ...candidates.slice(0, views - 1).map((im) => im.name)];
 }
 
@@ -149,7 +152,12 @@ export function readMultiViewFrames(
         `${camerasFile}: camera ${camera.id} is ${camera.width}×${camera.height} but ${name} is ${png.width}×${png.height}`,
       );
     const { intrinsics, distortion } = colmapCameraIntrinsics(camera);
-    const view: SampleView = { rgb: decodeRgb(png.data), intrinsics, cameraToWorld: colmapImagePose(image), name };
+    const view: SampleView = {
+      rgb: decodeRgb(png.data),
+      intrinsics,
+      cameraToWorld: colmapImagePose(image),
+      name,
+    };
     if (distortion.length > 0) view.distortion = { model: camera.model, coefficients: distortion };
     return view;
   });

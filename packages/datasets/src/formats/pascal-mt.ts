@@ -55,7 +55,10 @@ export const PASCAL_PERSON_CATEGORY = 15;
 /** PASCAL-Part person part names → the 6 groups of `PASCAL_PART_CLASSES` (the reference's grouping). */
 export const HUMAN_PART_GROUPS: Readonly<Record<string, number>> = Object.freeze(
   Object.fromEntries([
-    ...['head', 'hair', 'leye', 'reye', 'lear', 'rear', 'lebrow', 'rebrow', 'nose', 'mouth'].map((n) => [n, 1]),
+    ...['head', 'hair', 'leye', 'reye', 'lear', 'rear', 'lebrow', 'rebrow', 'nose', 'mouth'].map((n) => [
+      n,
+      1,
+    ]),
     ...['torso', 'neck'].map((n) => [n, 2]),
     ...['luarm', 'ruarm'].map((n) => [n, 3]),
     ...['llarm', 'rlarm', 'lhand', 'rhand'].map((n) => [n, 4]),
@@ -111,7 +114,11 @@ export function pascalContextEdges(labelMap: ArrayLike<number>, height: number, 
     const row = y * width;
     for (let x = 0; x < width; x++) {
       const lap =
-        labelMap[up + x] + labelMap[down + x] + labelMap[row + rx(x - 1)] + labelMap[row + rx(x + 1)] - 4 * labelMap[row + x];
+        labelMap[up + x] +
+        labelMap[down + x] +
+        labelMap[row + rx(x - 1)] +
+        labelMap[row + rx(x + 1)] -
+        4 * labelMap[row + x];
       mask[row + x] = lap !== 0 ? 1 : 0;
     }
   }
@@ -136,7 +143,7 @@ function readJson(path: string): unknown {
 }
 
 function numericOf(value: MatArray | undefined, file: string, what: string): MatNumeric {
-  if (!value || value.type !== 'numeric') fail(`${file}: ${what} is not a numeric array`);
+  if (value?.type !== 'numeric') fail(`${file}: ${what} is not a numeric array`);
   return value as MatNumeric;
 }
 
@@ -157,7 +164,7 @@ function readPartObjects(file: string): PartObject[] {
   requireFile(file);
   const vars = readMat(readFileSync(file), file);
   const anno = vars.anno;
-  if (!anno || anno.type !== 'struct') fail(`${file}: no 'anno' struct`);
+  if (anno?.type !== 'struct') fail(`${file}: no 'anno' struct`);
   const objects = matField(anno, 1, 0, file);
   if (objects.type === 'numeric' && objects.data.length === 0) return [];
   if (objects.type !== 'struct') fail(`${file}: anno.objects is not a struct array`);
@@ -261,7 +268,10 @@ export class PascalMtDataset {
       }
       if (!index)
         index = new Map(
-          this.ids.map((i) => [i, partObjectClasses(join(this.root, PASCAL_MT_LAYOUT.humanParts, `${i}.mat`))]),
+          this.ids.map((i) => [
+            i,
+            partObjectClasses(join(this.root, PASCAL_MT_LAYOUT.humanParts, `${i}.mat`)),
+          ]),
         );
       this.partsIndex = index;
     }
@@ -273,7 +283,8 @@ export class PascalMtDataset {
   /** Reads sample `index` (or id). */
   sample(index: number | string): MultiViewSample {
     const id = typeof index === 'number' ? this.ids[index] : index;
-    if (id === undefined) fail(`index ${index} is outside split '${this.split}' (${this.ids.length} samples)`);
+    if (id === undefined)
+      fail(`index ${index} is outside split '${this.split}' (${this.ids.length} samples)`);
     const L = PASCAL_MT_LAYOUT;
     const root = this.root;
     const imageFile = join(root, L.images, `${id}.jpg`);
@@ -296,7 +307,8 @@ export class PascalMtDataset {
         if (!existsSync(file))
           fail(`no segmentation for '${id}' (neither ${L.semsegVoc}/${id}.png nor ${file} exists)`);
         const png = decodePng(readFileSync(file), file, { palette: 'indices' });
-        if (png.channels !== 1) fail(`${file}: expected a grayscale or palette PNG, found ${png.channels} channels`);
+        if (png.channels !== 1)
+          fail(`${file}: expected a grayscale or palette PNG, found ${png.channels} channels`);
         checkSize(file, [png.height, png.width], H, W);
         const ids = Int32Array.from(png.data);
         const bad = ids.findIndex((v) => v >= PASCAL_CONTEXT_CLASSES.length && v !== IGNORE_LABEL);
@@ -316,7 +328,10 @@ export class PascalMtDataset {
         if (png.channels !== 3 && png.channels !== 4)
           fail(`${file}: expected an RGB PNG, found ${png.channels} channels`);
         checkSize(file, [png.height, png.width], H, W);
-        const rgb = png.channels === 3 ? png.data : Uint8Array.from({ length: H * W * 3 }, (_, i) => png.data[4 * Math.floor(i / 3) + (i % 3)]);
+        const rgb =
+          png.channels === 3
+            ? png.data
+            : Uint8Array.from({ length: H * W * 3 }, (_, i) => png.data[4 * Math.floor(i / 3) + (i % 3)]);
         const normals = decodeNormals(rgb);
         const valid = this.validNormals!;
         const lm = labelMap!.data;

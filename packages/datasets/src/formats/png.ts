@@ -34,8 +34,16 @@ export function encodePng(
     const n = options.palette.length;
     if (n < 1 || n > 256) throw new Error(`encodePng: a palette has 1..256 colours, got ${n}`);
     for (let i = 0; i < data.length; i++)
-      if (data[i] >= n) throw new Error(`encodePng: index ${data[i]} at ${i} is outside the ${n}-colour palette`);
-    return encode({ width, height, data, depth: 8, channels: 1, palette: options.palette.map((c) => [...c]) });
+      if (data[i] >= n)
+        throw new Error(`encodePng: index ${data[i]} at ${i} is outside the ${n}-colour palette`);
+    return encode({
+      width,
+      height,
+      data,
+      depth: 8,
+      channels: 1,
+      palette: options.palette.map((c) => [...c]),
+    });
   }
   return encode({ width, height, data, depth: 8, channels });
 }

@@ -69,7 +69,8 @@ function channelsOf(task: TaskName): number {
 function mul3(a: ArrayLike<number>, b: ArrayLike<number>): Float64Array {
   const out = new Float64Array(9);
   for (let i = 0; i < 3; i++)
-    for (let j = 0; j < 3; j++) out[i * 3 + j] = a[i * 3] * b[j] + a[i * 3 + 1] * b[3 + j] + a[i * 3 + 2] * b[6 + j];
+    for (let j = 0; j < 3; j++)
+      out[i * 3 + j] = a[i * 3] * b[j] + a[i * 3 + 1] * b[3 + j] + a[i * 3 + 2] * b[6 + j];
   return out;
 }
 
@@ -99,7 +100,14 @@ function mapViews(
 }
 
 /** Bilinear resize with OpenCV's INTER_LINEAR sampling (half-pixel centres, clamped border). */
-function resizeBilinear(src: Float32Array, H: number, W: number, C: number, oh: number, ow: number): Float32Array {
+function resizeBilinear(
+  src: Float32Array,
+  H: number,
+  W: number,
+  C: number,
+  oh: number,
+  ow: number,
+): Float32Array {
   const out = new Float32Array(oh * ow * C);
   const sx = W / ow;
   const sy = H / oh;
@@ -125,14 +133,23 @@ function resizeBilinear(src: Float32Array, H: number, W: number, C: number, oh: 
       const ax = axs[x];
       const o = (y * ow + x) * C;
       for (let k = 0; k < C; k++)
-        out[o + k] = (src[a + k] * (1 - ax) + src[b + k] * ax) * (1 - ay) + (src[c + k] * (1 - ax) + src[d + k] * ax) * ay;
+        out[o + k] =
+          (src[a + k] * (1 - ax) + src[b + k] * ax) * (1 - ay) +
+          (src[c + k] * (1 - ax) + src[d + k] * ax) * ay;
     }
   }
   return out;
 }
 
 /** Centre-aligned nearest-neighbour resize: output pixel x samples input pixel ⌊(x + 0.5)·W/W'⌋. */
-function resizeNearest<T extends LabelArray>(src: T, H: number, W: number, C: number, oh: number, ow: number): T {
+function resizeNearest<T extends LabelArray>(
+  src: T,
+  H: number,
+  W: number,
+  C: number,
+  oh: number,
+  ow: number,
+): T {
   const out = new (src.constructor as new (n: number) => T)(oh * ow * C);
   const xs = Int32Array.from({ length: ow }, (_, x) => Math.min(Math.floor(((x + 0.5) * W) / ow), W - 1));
   for (let y = 0; y < oh; y++) {
@@ -200,7 +217,13 @@ function copyWindow<T extends LabelArray | Float32Array>(
  * Crops every view to the window [top, top + h) × [left, left + w), clipped to the image (a window
  * larger than the image keeps the whole axis, as the reference's slicing does); intrinsics shift.
  */
-export function cropSample(sample: MultiViewSample, top: number, left: number, h: number, w: number): MultiViewSample {
+export function cropSample(
+  sample: MultiViewSample,
+  top: number,
+  left: number,
+  h: number,
+  w: number,
+): MultiViewSample {
   const { height: H, width: W } = sample;
   const ch = Math.min(h, H - top);
   const cw = Math.min(w, W - left);
@@ -219,7 +242,12 @@ export function cropSample(sample: MultiViewSample, top: number, left: number, h
  * Pads every view to at least `height` × `width`, centred (⌊Δ/2⌋ before), with `imageValue` for RGB,
  * 255 for index labels and 0 for depth / normals; intrinsics shift.
  */
-export function padSample(sample: MultiViewSample, height: number, width: number, imageValue = 0): MultiViewSample {
+export function padSample(
+  sample: MultiViewSample,
+  height: number,
+  width: number,
+  imageValue = 0,
+): MultiViewSample {
   const { height: H, width: W } = sample;
   if (H >= height && W >= width) return sample;
   const outH = Math.max(H, height);
@@ -391,7 +419,7 @@ export function drawPhotometric(rng: Rng): PhotometricParams {
 export function applyPhotometric(rgb: Float32Array, p: PhotometricParams): Float32Array {
   const out = new Float32Array(rgb.length);
   const hsv = new Float32Array(3);
-  const clamp = (v: number) => (v < 0 ? 0 : v > 1 ? 1 : v);
+  const clamp = (v: number) => (v < 0 ? 0 : Math.min(v, 1));
   const colour = p.saturation !== 1 || p.hue !== 0;
   for (let i = 0; i < rgb.length; i += 3) {
     let r = clamp(rgb[i] + p.brightness);
@@ -442,9 +470,10 @@ export function addIgnoreRegions(sample: MultiViewSample): MultiViewSample {
     if (!L) continue;
     if (L.normals)
       for (let i = 0; i < L.normals.length; i += 3)
-        if (L.normals[i] === 0 && L.normals[i + 1] === 0 && L.normals[i + 2] === 0) L.normals.fill(255, i, i + 3);
+        if (L.normals[i] === 0 && L.normals[i + 1] === 0 && L.normals[i + 2] === 0)
+          L.normals.fill(255, i, i + 3);
     if (L.depth) for (let i = 0; i < L.depth.length; i++) if (L.depth[i] === 0) L.depth[i] = 255;
-    if (L.human_parts && L.human_parts.every((p) => p === 0 || p === IGNORE_LABEL)) L.human_parts.fill(IGNORE_LABEL);
+    if (L.human_parts?.every((p) => p === 0 || p === IGNORE_LABEL)) L.human_parts.fill(IGNORE_LABEL);
   }
   return sample;
 }
@@ -458,7 +487,11 @@ export function addIgnoreRegions(sample: MultiViewSample): MultiViewSample {
  * @example
  * const out = transformSample(sample, { train: true, size: [96, 128] }, new Rng(hashSeeds(0, epoch, i)));
  */
-export function transformSample(sample: MultiViewSample, options: PipelineOptions, rng: Rng): MultiViewSample {
+export function transformSample(
+  sample: MultiViewSample,
+  options: PipelineOptions,
+  rng: Rng,
+): MultiViewSample {
   const mean = options.mean ?? IMAGENET_MEAN;
   const std = options.std ?? IMAGENET_STD;
   let s = sample;
@@ -507,4 +540,3 @@ export function transformSample(sample: MultiViewSample, options: PipelineOption
   }
   return s;
 }
-
