@@ -4,7 +4,7 @@
  */
 import { availableParallelism } from 'node:os';
 import { SyntheticWorld } from '../src/index.js';
-import { renderSamples } from '../src/node.js';
+import { DataLoader, renderSamples } from '../src/node.js';
 
 const json = process.argv.includes('--json');
 const results: Record<string, number> = {};
@@ -26,6 +26,21 @@ const requests = Array.from({ length: 60 }, (_, index) => ({ split: 'train' as c
 const start = performance.now();
 await renderSamples({ seed: 1, views: 3, trainScenes: 60 }, requests, { workers });
 results[`views_per_s_96x128_${workers}workers`] = (60 * 3) / ((performance.now() - start) / 1000);
+
+for (const loaderWorkers of [0, workers]) {
+  const loader = new DataLoader({
+    source: { kind: 'synthetic', world: { seed: 2, views: 3, trainScenes: 48 }, split: 'train' },
+    pipeline: { train: true, size: [96, 128] },
+    batchSize: 4,
+    workers: loaderWorkers,
+  });
+  const t0 = performance.now();
+  let n = 0;
+  for await (const batch of loader.epoch(0)) n += batch.size;
+  results[`loader_samples_per_s_3views_96x128_${loaderWorkers}workers`] =
+    n / ((performance.now() - t0) / 1000);
+  await loader.close();
+}
 
 if (json) console.log(JSON.stringify(results));
 else for (const [k, v] of Object.entries(results)) console.log(`${k.padEnd(36)} ${v.toFixed(1)}`);

@@ -101,14 +101,18 @@ export const PASCAL_PART_CLASSES = [
 ] as const;
 
 /**
- * Maps NYUD-40 ids to PASCAL-Context ids for the classes both have (chair, sofa, table → diningtable,
+ * Maps NYUD-40 ids to PASCAL-Context ids for the classes both have (chair, sofa, table and desk → diningtable,
  * person, television → tvmonitor); every other class becomes background (0). Lets the synthetic world
  * (labelled in NYUD-40) feed the PASCAL 5-task setup.
  *
  * @example NYUD40_TO_PASCAL_CONTEXT[nyud40Id('sofa')] === 18
  */
 export const NYUD40_TO_PASCAL_CONTEXT: readonly number[] = NYUD40_CLASSES.map((name) => {
-  const alias: Record<string, string> = { table: 'diningtable', television: 'tvmonitor' };
+  const alias: Record<string, string> = {
+    table: 'diningtable',
+    desk: 'diningtable',
+    television: 'tvmonitor',
+  };
   const index = (PASCAL_CONTEXT_CLASSES as readonly string[]).indexOf(alias[name] ?? name);
   return Math.max(0, index);
 });

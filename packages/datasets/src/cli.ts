@@ -1,12 +1,15 @@
 #!/usr/bin/env node
 import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { exportSyntheticPascalMt } from './export-pascal.js';
 import { exportSyntheticNyudMt } from './export.js';
 
 const USAGE = `Usage: cvm-datasets render --out DIR --scenes N [options]
 
 Renders N synthetic multi-view scenes and writes them as an NYUD-MT dataset folder
-(images/, segmentation/, depth/, normals/, edge/, gt_sets/, multiview/<id>/ with COLMAP cameras).
+(images/, segmentation/, depth/, normals/, edge/, gt_sets/, multiview/<id>/ with COLMAP cameras),
+or, with --layout pascal, as a PASCAL-MT folder (JPEGImages/, semseg/, human_parts/, sal_distill/,
+normals_distill/, pascal-context/trainval/, ImageSets/, json/; reference views only).
 
 Options:
   --out DIR            output folder (written atomically)
@@ -18,6 +21,9 @@ Options:
   --antialias A        RGB sub-samples per axis, 1..4 (default 1)
   --edge-radius R      boundary half-width in pixels (default 1)
   --workers W          worker threads (default 0 = main thread)
+  --layout L           nyud (default) or pascal
+  --colmap F           COLMAP model form for nyud: text (default) or binary
+  --all-frames         nyud: also write every clip frame (7) for neighbour selection
   --overwrite          replace DIR if it exists
 `;
 
@@ -40,6 +46,9 @@ export interface RenderCommand {
   edgeRadius: number;
   workers: number;
   overwrite: boolean;
+  layout: 'nyud' | 'pascal';
+  colmap: 'text' | 'binary';
+  allFrames: boolean;
 }
 
 /**
@@ -65,6 +74,9 @@ export function parseCliArgs(argv: readonly string[]): RenderCommand {
     edgeRadius: 1,
     workers: 0,
     overwrite: false,
+    layout: 'nyud',
+    colmap: 'text',
+    allFrames: false,
   };
   for (let i = 0; i < rest.length; i++) {
     const flag = rest[i];
@@ -116,6 +128,21 @@ export function parseCliArgs(argv: readonly string[]): RenderCommand {
       case '--overwrite':
         cmd.overwrite = true;
         break;
+      case '--layout': {
+        const v = take();
+        if (v !== 'nyud' && v !== 'pascal') throw new Error(`--layout expects nyud or pascal, got '${v}'`);
+        cmd.layout = v;
+        break;
+      }
+      case '--colmap': {
+        const v = take();
+        if (v !== 'text' && v !== 'binary') throw new Error(`--colmap expects text or binary, got '${v}'`);
+        cmd.colmap = v;
+        break;
+      }
+      case '--all-frames':
+        cmd.allFrames = true;
+        break;
       default:
         throw new Error(`unknown option '${flag}'`);
     }
@@ -147,7 +174,7 @@ export async function runCli(
     cmd.scenes >= 2 ? Math.max(cmd.valFraction > 0 ? 1 : 0, Math.round(cmd.scenes * cmd.valFraction)) : 0;
   const start = performance.now();
   try {
-    const ids = await exportSyntheticNyudMt(cmd.out, {
+    const common = {
       seed: cmd.seed,
       height: cmd.height,
       width: cmd.width,
@@ -158,10 +185,18 @@ export async function runCli(
       valScenes,
       workers: cmd.workers,
       overwrite: cmd.overwrite,
-    });
+    };
+    const ids =
+      cmd.layout === 'pascal'
+        ? await exportSyntheticPascalMt(cmd.out, common)
+        : await exportSyntheticNyudMt(cmd.out, {
+            ...common,
+            colmap: cmd.colmap,
+            allClipFrames: cmd.allFrames,
+          });
     const seconds = (performance.now() - start) / 1000;
     io.log(
-      `wrote ${ids.train.length} train + ${ids.val.length} val samples (${cmd.views} views each) to ${cmd.out} in ${seconds.toFixed(1)} s`,
+      `wrote ${ids.train.length} train + ${ids.val.length} val samples (${cmd.layout === 'pascal' ? 'PASCAL-MT' : `NYUD-MT, ${cmd.views} views each`}) to ${cmd.out} in ${seconds.toFixed(1)} s`,
     );
     return 0;
   } catch (error) {

@@ -3,17 +3,29 @@ import { basename, dirname, join, resolve } from 'node:path';
 import {
   type ColmapCamera,
   type ColmapImage,
+  encodeColmapCamerasBinary,
+  encodeColmapImagesBinary,
+  encodeColmapPointsBinary,
   formatColmapCameras,
   formatColmapImages,
   formatColmapPoints,
   viewToColmap,
 } from './formats/colmap.js';
 import { encodeNpy } from './formats/npy.js';
-import { NYUD_MT_LAYOUT, encodeEdge, encodeNormals, encodeNyudSemseg, encodeRgb } from './formats/nyud-mt.js';
+import { NYUD_MT_LAYOUT, encodeEdge, encodeNormals, encodeNyudSemseg } from './formats/nyud-mt.js';
+import { encodeRgb } from './formats/rgb.js';
 import { encodePng } from './formats/png.js';
-import type { MultiViewSample } from './schema.js';
+import type { MultiViewSample, SampleView } from './schema.js';
 import { type SampleRequest, renderSamples } from './synthetic/parallel.js';
+import { CLIP_HALF_LENGTH } from './synthetic/scene.js';
 import { SPLITS, SyntheticWorld, type SyntheticWorldOptions } from './synthetic/world.js';
+
+export interface WriteNyudMtOptions {
+  /** COLMAP model form: `'text'` (cameras.txt, images.txt, points3D.txt; default) or `'binary'` (.bin). */
+  colmap?: 'text' | 'binary';
+  /** More frames of the same video for the model and `images/`, not listed in `views.txt`. */
+  extraFrames?: readonly SampleView[];
+}
 
 /**
  * Writes one sample in the NYUD-MT layout (reference view labels) plus its multi-view frames and COLMAP
@@ -21,8 +33,13 @@ import { SPLITS, SyntheticWorld, type SyntheticWorldOptions } from './synthetic/
  *
  * @param root dataset folder (its sub-folders are created if missing).
  * @param sample a sample whose reference view has semseg, depth, normals and edge labels.
+ * @param options COLMAP form and extra (unlisted) frames; see `WriteNyudMtOptions`.
  */
-export function writeNyudMtSample(root: string, sample: MultiViewSample): void {
+export function writeNyudMtSample(
+  root: string,
+  sample: MultiViewSample,
+  options: WriteNyudMtOptions = {},
+): void {
   const L = NYUD_MT_LAYOUT;
   const { id, height: H, width: W } = sample;
   const ref = sample.views[0];
@@ -45,9 +62,10 @@ export function writeNyudMtSample(root: string, sample: MultiViewSample): void {
   const cameras: ColmapCamera[] = [];
   const images: ColmapImage[] = [];
   const names: string[] = [];
-  sample.views.forEach((view, i) => {
+  const frames = [...sample.views, ...(options.extraFrames ?? [])];
+  frames.forEach((view, i) => {
     const name = `${view.name ?? `${id}_v${i}`}.png`;
-    names.push(name);
+    if (i < sample.views.length) names.push(name);
     writeFileSync(join(mv, 'images', name), encodePng(encodeRgb(view.rgb), H, W, 3));
     const { pinhole, qvec, tvec } = viewToColmap(view.intrinsics, view.cameraToWorld);
     let camera = cameras.find((c) => c.params.every((p, k) => p === pinhole[k]));
@@ -58,12 +76,56 @@ export function writeNyudMtSample(root: string, sample: MultiViewSample): void {
     images.push({ id: i + 1, qvec, tvec, cameraId: camera.id, name });
   });
   writeFileSync(join(mv, 'views.txt'), `${names.join('\n')}\n`);
-  writeFileSync(join(mv, 'sparse', '0', 'cameras.txt'), formatColmapCameras(cameras));
-  writeFileSync(join(mv, 'sparse', '0', 'images.txt'), formatColmapImages(images));
-  writeFileSync(join(mv, 'sparse', '0', 'points3D.txt'), formatColmapPoints());
+  const sparse = join(mv, 'sparse', '0');
+  if (options.colmap === 'binary') {
+    writeFileSync(join(sparse, 'cameras.bin'), encodeColmapCamerasBinary(cameras));
+    writeFileSync(join(sparse, 'images.bin'), encodeColmapImagesBinary(images));
+    writeFileSync(join(sparse, 'points3D.bin'), encodeColmapPointsBinary());
+  } else {
+    writeFileSync(join(sparse, 'cameras.txt'), formatColmapCameras(cameras));
+    writeFileSync(join(sparse, 'images.txt'), formatColmapImages(images));
+    writeFileSync(join(sparse, 'points3D.txt'), formatColmapPoints());
+  }
+}
+
+/**
+ * Runs `write(temp)` on a temporary sibling of `out` and renames it to `out` at the end, so an interrupted
+ * export leaves no half-written dataset. `out` must not exist unless `overwrite`.
+ */
+export async function writeFolderAtomically(
+  out: string,
+  overwrite: boolean,
+  write: (temp: string) => Promise<void>,
+  who = 'export',
+): Promise<void> {
+  const target = resolve(out);
+  if (existsSync(target) && !overwrite)
+    throw new Error(`${who}: ${target} already exists (pass overwrite to replace it)`);
+  mkdirSync(dirname(target), { recursive: true });
+  const temp = join(dirname(target), `.${basename(target)}.partial-${process.pid}-${Date.now()}`);
+  mkdirSync(temp);
+  try {
+    await write(temp);
+    if (existsSync(target)) {
+      const trash = `${temp}.old`;
+      renameSync(target, trash);
+      renameSync(temp, target);
+      rmSync(trash, { recursive: true, force: true });
+    } else renameSync(temp, target);
+  } catch (error) {
+    rmSync(temp, { recursive: true, force: true });
+    throw error;
+  }
 }
 
 export interface ExportSyntheticOptions extends SyntheticWorldOptions {
+  /** COLMAP model form of `multiview/<id>/sparse/0`: `'text'` (default) or `'binary'`. */
+  colmap?: 'text' | 'binary';
+  /**
+   * Also write the clip's other frames (all 7) to `multiview/<id>/images` and the COLMAP model, unlisted
+   * in `views.txt`, so readers can select neighbours themselves (`neighbours: 'frame' | 'centre'`).
+   */
+  allClipFrames?: boolean;
   /** Replace `out` if it exists (default false: an existing folder is an error). */
   overwrite?: boolean;
   /** Worker threads for rendering (0 = main thread); default 0. */
@@ -86,50 +148,53 @@ export async function exportSyntheticNyudMt(
   out: string,
   options: ExportSyntheticOptions = {},
 ): Promise<{ train: string[]; val: string[] }> {
-  const { overwrite = false, workers = 0, onProgress, ...worldOptions } = options;
+  const {
+    overwrite = false,
+    workers = 0,
+    onProgress,
+    colmap = 'text',
+    allClipFrames = false,
+    ...worldOptions
+  } = options;
   const world = new SyntheticWorld(worldOptions);
-  const target = resolve(out);
-  if (existsSync(target) && !overwrite)
-    throw new Error(`exportSyntheticNyudMt: ${target} already exists (pass overwrite to replace it)`);
-  mkdirSync(dirname(target), { recursive: true });
-  const temp = join(dirname(target), `.${basename(target)}.partial-${process.pid}-${Date.now()}`);
-  mkdirSync(temp);
-  try {
-    const requests: SampleRequest[] = SPLITS.flatMap((split) =>
-      world.ids(split).map((_, index) => ({ split, index })),
-    );
-    let done = 0;
-    await renderSamples(world.options, requests, {
-      workers,
-      onSample: (sample) => {
-        writeNyudMtSample(temp, sample);
-        onProgress?.(++done, requests.length);
-      },
-    });
-    mkdirSync(join(temp, NYUD_MT_LAYOUT.splits), { recursive: true });
-    for (const split of SPLITS)
-      writeFileSync(
-        join(temp, NYUD_MT_LAYOUT.splits, `${split}.txt`),
-        world
-          .ids(split)
-          .map((id) => `${id}\n`)
-          .join(''),
+  const V = world.options.views;
+  // With every clip frame: render all of them; a world's first V view offsets do not depend on its
+  // view count, so the first V rendered views are exactly the V-view sample.
+  const renderOptions = allClipFrames ? { ...world.options, views: 2 * CLIP_HALF_LENGTH + 1 } : world.options;
+  await writeFolderAtomically(
+    out,
+    overwrite,
+    async (temp) => {
+      const requests: SampleRequest[] = SPLITS.flatMap((split) =>
+        world.ids(split).map((_, index) => ({ split, index })),
       );
-    const manifest = {
-      generator: '@cvm/datasets synthetic world',
-      layout: 'NYUD-MT + multiview (COLMAP text)',
-      options: world.options,
-    };
-    writeFileSync(join(temp, 'cvm-dataset.json'), `${JSON.stringify(manifest, null, 2)}\n`);
-    if (existsSync(target)) {
-      const trash = `${temp}.old`;
-      renameSync(target, trash);
-      renameSync(temp, target);
-      rmSync(trash, { recursive: true, force: true });
-    } else renameSync(temp, target);
-  } catch (error) {
-    rmSync(temp, { recursive: true, force: true });
-    throw error;
-  }
+      let done = 0;
+      await renderSamples(renderOptions, requests, {
+        workers,
+        onSample: (rendered) => {
+          const sample = { ...rendered, views: rendered.views.slice(0, V) };
+          writeNyudMtSample(temp, sample, { colmap, extraFrames: rendered.views.slice(V) });
+          onProgress?.(++done, requests.length);
+        },
+      });
+      mkdirSync(join(temp, NYUD_MT_LAYOUT.splits), { recursive: true });
+      for (const split of SPLITS)
+        writeFileSync(
+          join(temp, NYUD_MT_LAYOUT.splits, `${split}.txt`),
+          world
+            .ids(split)
+            .map((id) => `${id}\n`)
+            .join(''),
+        );
+      const manifest = {
+        generator: '@cvm/datasets synthetic world',
+        layout: `NYUD-MT + multiview (COLMAP ${colmap})`,
+        allClipFrames,
+        options: world.options,
+      };
+      writeFileSync(join(temp, 'cvm-dataset.json'), `${JSON.stringify(manifest, null, 2)}\n`);
+    },
+    'exportSyntheticNyudMt',
+  );
   return { train: world.ids('train'), val: world.ids('val') };
 }

@@ -12,6 +12,7 @@ export type { MultiViewSample, SampleView, TaskLabels, TaskName } from './schema
 export { Rng, hashSeeds } from './random.js';
 export { NYUV2_INTRINSICS, nyuv2Intrinsics } from './intrinsics.js';
 export { semanticBoundaries } from './boundaries.js';
+export { thinBinary } from './thinning.js';
 export { SPLITS, SyntheticWorld, resolveWorldOptions } from './synthetic/world.js';
 export type { ResolvedWorldOptions, Split, SyntheticWorldOptions } from './synthetic/world.js';
 export { CLIP_HALF_LENGTH, buildScene } from './synthetic/scene.js';
@@ -20,3 +21,20 @@ export { compileScene, renderView } from './synthetic/render.js';
 export type { CompiledScene, RenderedView } from './synthetic/render.js';
 export type { Primitive, PrimitiveKindName } from './synthetic/primitives.js';
 export type { Material, TextureKindName } from './synthetic/texture.js';
+export {
+  IMAGENET_MEAN,
+  IMAGENET_STD,
+  addIgnoreRegions,
+  applyPhotometric,
+  cropSample,
+  drawPhotometric,
+  flipSample,
+  normalizeImage,
+  padSample,
+  randomCropLocation,
+  resizeSample,
+  transformSample,
+} from './pipeline/transforms.js';
+export type { PhotometricParams, PipelineOptions } from './pipeline/transforms.js';
+export { collate } from './pipeline/batch.js';
+export type { Batch } from './pipeline/batch.js';

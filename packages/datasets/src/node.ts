@@ -5,8 +5,35 @@
 export * from './index.js';
 export { renderSamples, sampleBuffers } from './synthetic/parallel.js';
 export type { SampleRequest } from './synthetic/parallel.js';
-export { exportSyntheticNyudMt, writeNyudMtSample } from './export.js';
-export type { ExportSyntheticOptions } from './export.js';
+export { exportSyntheticNyudMt, writeFolderAtomically, writeNyudMtSample } from './export.js';
+export type { ExportSyntheticOptions, WriteNyudMtOptions } from './export.js';
+export {
+  NYUD40_TO_CONTEXT_459_NAME,
+  PASCAL_CONTEXT_459_IDS,
+  exportSyntheticPascalMt,
+  vocPalette,
+  writePascalMtSample,
+} from './export-pascal.js';
+export type { WritePascalMtOptions } from './export-pascal.js';
+export {
+  HUMAN_PART_GROUPS,
+  PASCAL_MT_LAYOUT,
+  PASCAL_PERSON_CATEGORY,
+  PascalMtDataset,
+  decodeSaliency,
+  encodeSaliency,
+  normalsValidClasses,
+  partObjectClasses,
+  pascalContextEdges,
+  readPascalMtSample,
+  readPascalMtSplit,
+} from './formats/pascal-mt.js';
+export type { PascalMtOptions } from './formats/pascal-mt.js';
+export { matChar, matField, matNumeric, matStruct, readMat, writeMat } from './formats/mat.js';
+export type { MatArray, MatCell, MatChar, MatNumeric, MatNumericClass, MatStruct } from './formats/mat.js';
+export { decodeJpeg, encodeJpeg } from './formats/jpeg.js';
+export { readColmapModel, readMultiViewFrames, selectViews } from './formats/multiview.js';
+export type { MultiViewOptions, NeighbourSelection } from './formats/multiview.js';
 export {
   NYUD_MT_LAYOUT,
   decodeEdge,
@@ -17,7 +44,6 @@ export {
   encodeNormals,
   encodeNyudSemseg,
   encodeRgb,
-  readMultiViewFrames,
   readNyudMtSample,
   readNyudMtSplit,
 } from './formats/nyud-mt.js';
@@ -25,13 +51,17 @@ export type { ReadNyudMtOptions } from './formats/nyud-mt.js';
 export { decodeNpy, encodeNpy } from './formats/npy.js';
 export type { NpyArray } from './formats/npy.js';
 export { decodePng, encodePng } from './formats/png.js';
-export type { DecodedImage } from './formats/png.js';
+export type { DecodedImage, Palette } from './formats/png.js';
 export {
   colmapCameraIntrinsics,
   colmapImagePose,
+  encodeColmapCamerasBinary,
+  encodeColmapImagesBinary,
+  encodeColmapPointsBinary,
   formatColmapCameras,
   formatColmapImages,
   formatColmapPoints,
+  parseColmapBinary,
   parseColmapText,
   quaternionToRotation,
   rotationToQuaternion,
@@ -40,3 +70,7 @@ export {
 export type { ColmapCamera, ColmapImage, ColmapModel, ColmapModelName } from './formats/colmap.js';
 export { parseCliArgs, runCli } from './cli.js';
 export type { RenderCommand } from './cli.js';
+export { DataLoader } from './pipeline/loader.js';
+export type { DataLoaderOptions } from './pipeline/loader.js';
+export { openSource } from './pipeline/sources.js';
+export type { SampleSource, SourceSpec } from './pipeline/sources.js';

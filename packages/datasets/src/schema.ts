@@ -42,6 +42,12 @@ export interface SampleView {
   /** Camera-to-world pose `[4,4]` row-major, OpenCV axes (+x right, +y down, +z forward). */
   cameraToWorld: Float64Array;
   labels?: TaskLabels;
+  /**
+   * Lens distortion of the camera that took the image (COLMAP OPENCV: [k1, k2, p1, p2]; SIMPLE_RADIAL:
+   * [k]; RADIAL: [k1, k2]), in normalised image coordinates. Exposed, never applied: `rgb` is the image
+   * as stored (not undistorted), and `intrinsics` is the model's pinhole part.
+   */
+  distortion?: { model: string; coefficients: number[] };
   /** Name of the frame within its source (file name, video frame), for tracing. */
   name?: string;
 }

@@ -20,6 +20,7 @@ import {
   quaternionToRotation,
   readNyudMtSample,
   readNyudMtSplit,
+  readPascalMtSplit,
   rotationToQuaternion,
   runCli,
 } from '../src/node.js';
@@ -274,5 +275,27 @@ describe('CLI', () => {
     expect(await runCli(['render', '--out', dir, '--scenes', 'x'], io)).toBe(2);
     expect(await runCli(['render', '--out', join(tmp, 'cli2'), '--scenes', '2', '--views', '9'], io)).toBe(1);
     expect(logs.join('\n')).toMatch(/views must be an integer in \[1, 7\], got 9/);
+    const pascal = join(tmp, 'cli-pascal');
+    expect(
+      await runCli(['render', '--out', pascal, '--scenes', '2', '--size', '16x24', '--layout', 'pascal'], io),
+    ).toBe(0);
+    expect(readPascalMtSplit(pascal, 'train').length + readPascalMtSplit(pascal, 'val').length).toBe(2);
+    const bin = join(tmp, 'cli-bin');
+    expect(
+      await runCli(
+        ['render', '--out', bin, '--scenes', '1', '--size', '16x24', '--colmap', 'binary', '--all-frames'],
+        io,
+      ),
+    ).toBe(0);
+    const id = readNyudMtSplit(bin, 'train')[0];
+    expect(readdirSync(join(bin, 'multiview', id, 'sparse', '0')).sort()).toEqual([
+      'cameras.bin',
+      'images.bin',
+      'points3D.bin',
+    ]);
+    expect(readdirSync(join(bin, 'multiview', id, 'images')).length).toBe(7);
+    expect(() => parseCliArgs(['render', '--out', 'x', '--scenes', '2', '--layout', 'coco'])).toThrow(
+      /--layout expects nyud or pascal/,
+    );
   });
 });

@@ -239,3 +239,152 @@ export function parseColmapText(
   }
   return { cameras, images };
 }
+
+/* ------------------------------------------------------------------ binary model */
+
+/** COLMAP's numeric camera model ids (`cameras.bin`). */
+const MODEL_IDS: Record<ColmapModelName, number> = {
+  SIMPLE_PINHOLE: 0,
+  PINHOLE: 1,
+  SIMPLE_RADIAL: 2,
+  RADIAL: 3,
+  OPENCV: 4,
+};
+const MODEL_BY_ID = new Map(Object.entries(MODEL_IDS).map(([name, id]) => [id, name as ColmapModelName]));
+
+/**
+ * `cameras.bin`: uint64 count, then per camera int32 id, int32 model id, uint64 width, uint64 height,
+ * float64 params (little-endian).
+ */
+export function encodeColmapCamerasBinary(cameras: readonly ColmapCamera[]): Uint8Array {
+  const size = 8 + cameras.reduce((s, c) => s + 24 + 8 * c.params.length, 0);
+  const out = new Uint8Array(size);
+  const v = new DataView(out.buffer);
+  v.setBigUint64(0, BigInt(cameras.length), true);
+  let o = 8;
+  for (const c of cameras) {
+    if (c.params.length !== MODEL_PARAMS[c.model])
+      throw new Error(`encodeColmapCamerasBinary: ${c.model} takes ${MODEL_PARAMS[c.model]} parameters`);
+    v.setInt32(o, c.id, true);
+    v.setInt32(o + 4, MODEL_IDS[c.model], true);
+    v.setBigUint64(o + 8, BigInt(c.width), true);
+    v.setBigUint64(o + 16, BigInt(c.height), true);
+    o += 24;
+    for (const p of c.params) {
+      v.setFloat64(o, p, true);
+      o += 8;
+    }
+  }
+  return out;
+}
+
+/**
+ * `images.bin`: uint64 count, then per image int32 id, float64 qw qx qy qz tx ty tz, int32 camera id,
+ * the name NUL-terminated, uint64 number of 2-D points, then (float64 x, float64 y, int64 point id) each
+ * (written empty).
+ */
+export function encodeColmapImagesBinary(images: readonly ColmapImage[]): Uint8Array {
+  const names = images.map((im) => new TextEncoder().encode(im.name));
+  const size = 8 + images.reduce((s, _, i) => s + 64 + names[i].length + 1 + 8, 0);
+  const out = new Uint8Array(size);
+  const v = new DataView(out.buffer);
+  v.setBigUint64(0, BigInt(images.length), true);
+  let o = 8;
+  images.forEach((im, i) => {
+    v.setInt32(o, im.id, true);
+    [...im.qvec, ...im.tvec].forEach((x, k) => {
+      v.setFloat64(o + 4 + 8 * k, x, true);
+    });
+    v.setInt32(o + 60, im.cameraId, true);
+    o += 64;
+    out.set(names[i], o);
+    o += names[i].length + 1; // NUL
+    v.setBigUint64(o, 0n, true);
+    o += 8;
+  });
+  return out;
+}
+
+/** An empty `points3D.bin` (uint64 count 0). */
+export function encodeColmapPointsBinary(): Uint8Array {
+  return new Uint8Array(8);
+}
+
+/**
+ * Parses `cameras.bin` and `images.bin` (COLMAP's binary model; `points3D.bin` is not needed). Errors
+ * name the file and byte offset (truncated files, unknown camera models, images with unknown cameras).
+ *
+ * @example
+ * const model = parseColmapBinary(readFileSync(dir + '/cameras.bin'), readFileSync(dir + '/images.bin'));
+ */
+export function parseColmapBinary(
+  camerasBytes: Uint8Array,
+  imagesBytes: Uint8Array,
+  camerasFile = 'cameras.bin',
+  imagesFile = 'images.bin',
+): ColmapModel {
+  const cameras = new Map<number, ColmapCamera>();
+  {
+    const v = new DataView(camerasBytes.buffer, camerasBytes.byteOffset, camerasBytes.byteLength);
+    const need = (o: number, n: number) => {
+      if (o + n > camerasBytes.length)
+        throw new Error(
+          `${camerasFile}: truncated at byte ${o} (needs ${n} more bytes of ${camerasBytes.length})`,
+        );
+    };
+    need(0, 8);
+    const count = Number(v.getBigUint64(0, true));
+    let o = 8;
+    for (let i = 0; i < count; i++) {
+      need(o, 24);
+      const id = v.getInt32(o, true);
+      const modelId = v.getInt32(o + 4, true);
+      const model = MODEL_BY_ID.get(modelId);
+      if (!model)
+        throw new Error(
+          `${camerasFile}: camera ${id} has unsupported model id ${modelId} (supported: ${[...MODEL_BY_ID].map(([k, n]) => `${k} ${n}`).join(', ')})`,
+        );
+      const width = Number(v.getBigUint64(o + 8, true));
+      const height = Number(v.getBigUint64(o + 16, true));
+      o += 24;
+      need(o, 8 * MODEL_PARAMS[model]);
+      const params = Array.from({ length: MODEL_PARAMS[model] }, (_, k) => v.getFloat64(o + 8 * k, true));
+      o += 8 * MODEL_PARAMS[model];
+      cameras.set(id, { id, model, width, height, params });
+    }
+  }
+  const images: ColmapImage[] = [];
+  {
+    const b = imagesBytes;
+    const v = new DataView(b.buffer, b.byteOffset, b.byteLength);
+    const need = (o: number, n: number) => {
+      if (o + n > b.length)
+        throw new Error(`${imagesFile}: truncated at byte ${o} (needs ${n} more bytes of ${b.length})`);
+    };
+    need(0, 8);
+    const count = Number(v.getBigUint64(0, true));
+    let o = 8;
+    for (let i = 0; i < count; i++) {
+      need(o, 64);
+      const id = v.getInt32(o, true);
+      const f = Array.from({ length: 7 }, (_, k) => v.getFloat64(o + 4 + 8 * k, true));
+      const cameraId = v.getInt32(o + 60, true);
+      o += 64;
+      const end = b.indexOf(0, o);
+      if (end < 0) throw new Error(`${imagesFile}: truncated in the name of image ${id} (byte ${o})`);
+      const name = new TextDecoder().decode(b.subarray(o, end));
+      o = end + 1;
+      need(o, 8);
+      const points = Number(v.getBigUint64(o, true));
+      o += 8;
+      need(o, 24 * points);
+      o += 24 * points;
+      if (!cameras.has(cameraId))
+        throw new Error(
+          `${imagesFile}: image '${name}' uses camera ${cameraId}, which ${camerasFile} does not define`,
+        );
+      images.push({ id, qvec: [f[0], f[1], f[2], f[3]], tvec: [f[4], f[5], f[6]], cameraId, name });
+    }
+  }
+  return { cameras, images };
+}

@@ -3,9 +3,14 @@ import { join } from 'node:path';
 import { IGNORE_LABEL } from '../classes.js';
 import { nyuv2Intrinsics } from '../intrinsics.js';
 import type { MultiViewSample, SampleView, TaskLabels } from '../schema.js';
-import { colmapCameraIntrinsics, colmapImagePose, parseColmapText } from './colmap.js';
+import { type MultiViewOptions, readMultiViewFrames } from './multiview.js';
 import { decodeNpy } from './npy.js';
-import { decodePng } from './png.js';
+
+function requireFile(path: string, what: string): void {
+  requireAny(path, what, 'NYUD-MT');
+}
+import { decodeRgb } from './rgb.js';
+import { readPngFile as readPng, requireFile as requireAny } from './files.js';
 
 /**
  * The NYUD-MT on-disk layout of the MTL reference code (SAK / InvPT / MTL-PyTorch), plus cvm's
@@ -34,19 +39,7 @@ export const NYUD_MT_LAYOUT = {
   multiview: 'multiview',
 } as const;
 
-/** RGB float32 [0,1] → uint8 (rounded, clamped). */
-export function encodeRgb(rgb: Float32Array): Uint8Array {
-  const out = new Uint8Array(rgb.length);
-  for (let i = 0; i < rgb.length; i++) out[i] = Math.round(Math.min(1, Math.max(0, rgb[i])) * 255);
-  return out;
-}
-
-/** uint8 → RGB float32 v / 255. */
-export function decodeRgb(stored: Uint8Array): Float32Array {
-  const out = new Float32Array(stored.length);
-  for (let i = 0; i < stored.length; i++) out[i] = stored[i] / 255;
-  return out;
-}
+export { decodeRgb, encodeRgb } from './rgb.js';
 
 /** NYUD-40 ids 0..39 (255 = ignore) → stored 1..40 (0 = void). Other ids throw. */
 export function encodeNyudSemseg(ids: Int32Array): Uint8Array {
@@ -99,30 +92,6 @@ export function decodeEdge(stored: Uint8Array): Uint8Array {
   return out;
 }
 
-function requireFile(path: string, what: string): void {
-  if (!existsSync(path)) throw new Error(`NYUD-MT: ${what} ${path} does not exist`);
-}
-
-function readPng(path: string, channels: number, height?: number, width?: number) {
-  requireFile(path, 'file');
-  const image = decodePng(readFileSync(path), path);
-  if (image.channels !== channels && !(channels === 3 && image.channels === 4))
-    throw new Error(
-      `${path}: expected ${channels === 1 ? 'a grayscale' : 'an RGB'} PNG, found ${image.channels} channels`,
-    );
-  if (height !== undefined && (image.height !== height || image.width !== width))
-    throw new Error(
-      `${path}: size ${image.height}×${image.width} does not match the image's ${height}×${width}`,
-    );
-  if (image.channels === 4) {
-    const rgb = new Uint8Array(image.width * image.height * 3);
-    for (let i = 0; i < image.width * image.height; i++)
-      rgb.set(image.data.subarray(4 * i, 4 * i + 3), 3 * i);
-    return { ...image, channels: 3, data: rgb };
-  }
-  return image;
-}
-
 /**
  * Ids of a split, from `gt_sets/<split>.txt`.
  *
@@ -139,7 +108,7 @@ export function readNyudMtSplit(root: string, split: string): string[] {
     .filter((s) => s.length > 0);
 }
 
-export interface ReadNyudMtOptions {
+export interface ReadNyudMtOptions extends MultiViewOptions {
   /** Read the multi-view frames and COLMAP cameras of `multiview/<id>/` too (default: when present). */
   multiView?: boolean;
 }
@@ -187,49 +156,7 @@ export function readNyudMtSample(root: string, id: string, options: ReadNyudMtOp
     };
     return { id, height, width, views: [view] };
   }
-  const views = readMultiViewFrames(root, id, height, width);
+  const views = readMultiViewFrames(root, id, { ...options, height, width });
   views[0].labels = labels;
   return { id, height, width, views };
-}
-
-/**
- * Frames and cameras of `multiview/<id>/` (views.txt order, reference first).
- *
- * @returns views with RGB `[H,W,3]`, intrinsics (cvm convention) and camera-to-world poses.
- */
-export function readMultiViewFrames(root: string, id: string, height?: number, width?: number): SampleView[] {
-  const dir = join(root, NYUD_MT_LAYOUT.multiview, id);
-  if (!existsSync(dir)) throw new Error(`NYUD-MT: multi-view folder ${dir} does not exist`);
-  const viewsFile = join(dir, 'views.txt');
-  requireFile(viewsFile, 'view list');
-  const names = readFileSync(viewsFile, 'utf8')
-    .split(/\r?\n/)
-    .map((s) => s.trim())
-    .filter((s) => s.length > 0);
-  const camerasFile = join(dir, 'sparse', '0', 'cameras.txt');
-  const imagesFile = join(dir, 'sparse', '0', 'images.txt');
-  requireFile(camerasFile, 'COLMAP file');
-  requireFile(imagesFile, 'COLMAP file');
-  const model = parseColmapText(
-    readFileSync(camerasFile, 'utf8'),
-    readFileSync(imagesFile, 'utf8'),
-    camerasFile,
-    imagesFile,
-  );
-  return names.map((name) => {
-    const image = model.images.find((im) => im.name === name);
-    if (!image) throw new Error(`${imagesFile}: no image named '${name}' (listed in ${viewsFile})`);
-    const camera = model.cameras.get(image.cameraId)!;
-    const png = readPng(join(dir, 'images', name), 3, height, width);
-    if (camera.width !== png.width || camera.height !== png.height)
-      throw new Error(
-        `${camerasFile}: camera ${camera.id} is ${camera.width}×${camera.height} but ${name} is ${png.width}×${png.height}`,
-      );
-    return {
-      rgb: decodeRgb(png.data),
-      intrinsics: colmapCameraIntrinsics(camera).intrinsics,
-      cameraToWorld: colmapImagePose(image),
-      name,
-    };
-  });
 }

@@ -1,9 +1,5 @@
-import { existsSync, readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
-import { Worker } from 'node:worker_threads';
 import type { MultiViewSample } from '../schema.js';
+import { startModuleWorker } from '../worker-start.js';
 import { type Split, SyntheticWorld, type SyntheticWorldOptions } from './world.js';
 
 /** One sample to render: scene `index` of `split`. */
@@ -12,33 +8,24 @@ export interface SampleRequest {
   index: number;
 }
 
-/** Every typed-array buffer of a sample (to transfer it between threads without copying). */
+/**
+ * The typed-array buffers of a sample that can be transferred between threads without copying: each
+ * buffer once, and only buffers an array owns whole (a view into a shared pool, e.g. a Node Buffer's,
+ * is left to be copied).
+ */
 export function sampleBuffers(sample: MultiViewSample): ArrayBuffer[] {
-  const out: ArrayBuffer[] = [];
+  const out = new Set<ArrayBuffer>();
+  const add = (a: ArrayBufferView | undefined) => {
+    if (a && a.byteOffset === 0 && a.byteLength === a.buffer.byteLength && a.buffer instanceof ArrayBuffer)
+      out.add(a.buffer);
+  };
   for (const v of sample.views) {
-    out.push(
-      v.rgb.buffer as ArrayBuffer,
-      v.intrinsics.buffer as ArrayBuffer,
-      v.cameraToWorld.buffer as ArrayBuffer,
-    );
-    if (v.labels) for (const a of Object.values(v.labels)) if (a) out.push(a.buffer as ArrayBuffer);
+    add(v.rgb);
+    add(v.intrinsics);
+    add(v.cameraToWorld);
+    if (v.labels) for (const a of Object.values(v.labels)) add(a);
   }
-  return out;
-}
-
-/** How to start a render worker: the compiled `render-worker.js`, or from the TypeScript sources through tsx. */
-function startWorker(workerData: unknown): Worker {
-  const js = new URL('./render-worker.js', import.meta.url);
-  if (existsSync(fileURLToPath(js))) return new Worker(js, { workerData });
-  // Running from the sources (tests, tsx): `--import tsx` does not reach worker threads, so the worker
-  // registers tsx's ESM hooks itself before importing the TypeScript entry. tsx is a devDependency.
-  const require = createRequire(import.meta.url);
-  const tsxPackage = require.resolve('tsx/package.json');
-  const api = JSON.parse(readFileSync(tsxPackage, 'utf8')).exports['./esm/api'].import.default as string;
-  const apiUrl = pathToFileURL(join(dirname(tsxPackage), api)).href;
-  const entry = new URL('./render-worker.ts', import.meta.url).href;
-  const code = `import(${JSON.stringify(apiUrl)}).then((m) => { m.register(); return import(${JSON.stringify(entry)}); }).catch((e) => { console.error(e); process.exit(1); });`;
-  return new Worker(code, { eval: true, workerData });
+  return [...out];
 }
 
 /**
@@ -70,7 +57,9 @@ export async function renderSamples(
     return results;
   }
   let next = 0;
-  const pool = Array.from({ length: workers }, () => startWorker(world.options));
+  const pool = Array.from({ length: workers }, () =>
+    startModuleWorker(import.meta.url, 'render-worker', world.options),
+  );
   try {
     await Promise.all(
       pool.map(
