@@ -13,7 +13,13 @@ tf.registerGradient({
     const [reference, neighbour, projection, inverseDepths] = saved;
     const [dReference, dNeighbour] = tf
       .engine()
-      .runKernel(COST_VOLUME_GRAD, { dy: dy as tf.Tensor, reference, neighbour, projection, inverseDepths }) as tf.Tensor[];
+      .runKernel(COST_VOLUME_GRAD, {
+        dy: dy as tf.Tensor,
+        reference,
+        neighbour,
+        projection,
+        inverseDepths,
+      }) as tf.Tensor[];
     return {
       reference: () => dReference,
       neighbour: () => dNeighbour,
