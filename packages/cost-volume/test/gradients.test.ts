@@ -107,14 +107,12 @@ describe('costVolume gradients match finite differences', () => {
     const inv = tf.tensor2d([[0.5, 1, 2]]);
     const grads = tf.grads((r, n, p, d) =>
       tf.sum(
-        tf
-          .engine()
-          .runKernel(COST_VOLUME, {
-            reference: r,
-            neighbour: n,
-            projection: p,
-            inverseDepths: d,
-          }) as tf.Tensor,
+        tf.engine().runKernel(COST_VOLUME, {
+          reference: r,
+          neighbour: n,
+          projection: p,
+          inverseDepths: d,
+        }) as tf.Tensor,
       ),
     )([ref, nbr, proj, inv]);
     expect(Array.from(await grads[2].data()).every((v) => v === 0)).toBe(true);

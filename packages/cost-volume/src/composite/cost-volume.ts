@@ -19,21 +19,26 @@ function chunkVolume(
   return tf.tidy(() => {
     const [batch, height, width, channels] = reference.shape;
     const inv = tf.slice(inverseDepths, [0, start], [batch, count]);
-    // Pixel coordinates → align_corners=True normalised coordinates, as the references do (2u/(W−1) − 1).
-    const pixels = planeSweepCoordinatesFromProjection(projection, inv, height, width);
+    // Pixel coordinates → align_corners=True normalised coordinates, as the references do (2u/(W−1) − 1),
+    // laid out [B, H, W·count] so that each pixel's samples are contiguous: the correlation is then a
+    // batched matMul per pixel, with no broadcasting of the large sampled tensor.
+    const pixels = tf.transpose(
+      planeSweepCoordinatesFromProjection(projection, inv, height, width),
+      [0, 2, 3, 1, 4],
+    );
     const scale = tf.tensor1d([2 / (width - 1), 2 / (height - 1)]);
-    const grid = tf.reshape<tf.Rank.R4>(tf.sub(tf.mul(pixels, scale), 1), [batch, count * height, width, 2]);
+    const grid = tf.reshape<tf.Rank.R4>(tf.sub(tf.mul(pixels, scale), 1), [batch, height, width * count, 2]);
     const warped = gridSample(neighbour, grid, {
       mode: 'bilinear',
       paddingMode: 'zeros',
       alignCorners: true,
     });
-    const product = tf.mul(
-      tf.reshape(warped, [batch, count, height, width, channels]),
-      tf.expandDims(reference, 1),
+    const pixelsCount = batch * height * width;
+    const dots = tf.matMul(
+      tf.reshape<tf.Rank.R3>(warped, [pixelsCount, count, channels]),
+      tf.reshape<tf.Rank.R3>(reference, [pixelsCount, channels, 1]),
     );
-    const volume = tf.div(tf.sum(product, 4), Math.sqrt(channels)) as tf.Tensor4D;
-    return tf.transpose(volume, [0, 2, 3, 1]);
+    return tf.reshape<tf.Rank.R4>(tf.div(dots, Math.sqrt(channels)), [batch, height, width, count]);
   });
 }
 

@@ -213,14 +213,12 @@ export function costVolume(
     for (let i = 0; i < neighbours.length; i++) {
       const projection = tf.tensor2d(projs[i], [batch, 12]);
       const one = fused
-        ? (tf
-            .engine()
-            .runKernel(COST_VOLUME, {
-              reference,
-              neighbour: neighbours[i],
-              projection,
-              inverseDepths,
-            }) as tf.Tensor4D)
+        ? (tf.engine().runKernel(COST_VOLUME, {
+            reference,
+            neighbour: neighbours[i],
+            projection,
+            inverseDepths,
+          }) as tf.Tensor4D)
         : costVolumeComposite(reference, neighbours[i], projection, inverseDepths, chunkSize);
       total = total === null ? one : tf.add<tf.Tensor4D>(total, one);
     }
