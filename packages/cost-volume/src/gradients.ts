@@ -11,9 +11,13 @@ tf.registerGradient({
   inputsToSave: ['reference', 'neighbour', 'projection', 'inverseDepths'],
   gradFunc: (dy, saved) => {
     const [reference, neighbour, projection, inverseDepths] = saved;
-    const [dReference, dNeighbour] = tf
-      .engine()
-      .runKernel(COST_VOLUME_GRAD, { dy: dy as tf.Tensor, reference, neighbour, projection, inverseDepths }) as tf.Tensor[];
+    const [dReference, dNeighbour] = tf.engine().runKernel(COST_VOLUME_GRAD, {
+      dy: dy as tf.Tensor,
+      reference,
+      neighbour,
+      projection,
+      inverseDepths,
+    }) as tf.Tensor[];
     return {
       reference: () => dReference,
       neighbour: () => dNeighbour,

@@ -91,13 +91,29 @@ describe('costVolume: analytic cases', () => {
     it(`${implementation}: identity pose → constant along depth, equal to ⟨ref, nbr⟩/√C`, async () => {
       const ref = seededUniform([2, 6, 8, 4], 1) as tf.Tensor4D;
       const nbr = seededUniform([2, 6, 8, 4], 2) as tf.Tensor4D;
-      for (const intrinsics of [K, tf.util.flatten([[1, 0, 0], [0, 1, 0], [0, 0, 1]]) as number[]]) {
-        const cv = costVolume(ref, [nbr], { intrinsics, poses: [tf.eye(4)], inverseDepths: inv, implementation });
+      for (const intrinsics of [
+        K,
+        tf.util.flatten([
+          [1, 0, 0],
+          [0, 1, 0],
+          [0, 0, 1],
+        ]) as number[],
+      ]) {
+        const cv = costVolume(ref, [nbr], {
+          intrinsics,
+          poses: [tf.eye(4)],
+          inverseDepths: inv,
+          implementation,
+        });
         const expected = tf.tidy(() => tf.div(tf.sum(tf.mul(ref, nbr), -1, true), 2));
         const v = await cv.data();
         const e = await expected.data();
         expect(cv.shape).toEqual([2, 6, 8, 5]);
-        expectClose(v, Array.from(v, (_, i) => e[Math.floor(i / 5)]), { atol: 2e-6 });
+        expectClose(
+          v,
+          Array.from(v, (_, i) => e[Math.floor(i / 5)]),
+          { atol: 2e-6 },
+        );
         tf.dispose([cv, expected]);
       }
       tf.dispose([ref, nbr]);
@@ -109,7 +125,10 @@ describe('costVolume: analytic cases', () => {
       const nbr = seededUniform([1, H, W, C], 4) as tf.Tensor4D;
       // The neighbour camera sits 0.4 to the right of the reference: T_nbr<-ref translates by −0.4 in x.
       const c2wNbr = poseMatrix([0, 0, 1], 0, [0.4, 0, 0]);
-      const pose = relativePose(tf.util.flatten(poseMatrix([0, 0, 1], 0, [0, 0, 0])) as number[], tf.util.flatten(c2wNbr) as number[]);
+      const pose = relativePose(
+        tf.util.flatten(poseMatrix([0, 0, 1], 0, [0, 0, 0])) as number[],
+        tf.util.flatten(c2wNbr) as number[],
+      );
       const cv = costVolume(ref, [nbr], { intrinsics: K, poses: [pose], inverseDepths: inv, implementation });
       const v = await cv.data();
       const r = await ref.data();
@@ -138,7 +157,12 @@ describe('costVolume: analytic cases', () => {
       const nbr = seededUniform([1, 5, 6, 3], 6) as tf.Tensor4D;
       // Neighbour 2 ahead of the reference along +z: depth 1 lies behind it, depth 4 in front.
       const pose = poseMatrix([0, 1, 0], 0, [0, 0, -2]);
-      const cv = costVolume(ref, [nbr], { intrinsics: K, poses: [pose], inverseDepths: [1, 0.25], implementation });
+      const cv = costVolume(ref, [nbr], {
+        intrinsics: K,
+        poses: [pose],
+        inverseDepths: [1, 0.25],
+        implementation,
+      });
       const v = await cv.data();
       const behind = Array.from(v).filter((_, i) => i % 2 === 0);
       const front = Array.from(v).filter((_, i) => i % 2 === 1);
@@ -162,7 +186,11 @@ describe('costVolume: random cameras', () => {
       expect(nonZero).toBeGreaterThan(expected.length / 2); // the cameras overlap: a meaningful comparison
       const options = s.options();
       const fused = costVolume(reference, neighbours, { ...options, implementation: 'fused' });
-      const composite = costVolume(reference, neighbours, { ...options, implementation: 'composite', chunkSize: 4 });
+      const composite = costVolume(reference, neighbours, {
+        ...options,
+        implementation: 'composite',
+        chunkSize: 4,
+      });
       const auto = costVolume(reference, neighbours, options);
       const f = await fused.data();
       expect(fused.shape).toEqual([s.shape[0], s.shape[1], s.shape[2], 6]);
@@ -179,7 +207,11 @@ describe('costVolume: random cameras', () => {
     const { reference, neighbours } = scenarioFeatures(s, 7);
     const options = s.options();
     const one = costVolume(reference, neighbours, { ...options, implementation: 'composite', chunkSize: 1 });
-    const all = costVolume(reference, neighbours, { ...options, implementation: 'composite', chunkSize: 100 });
+    const all = costVolume(reference, neighbours, {
+      ...options,
+      implementation: 'composite',
+      chunkSize: 100,
+    });
     expectClose(await one.data(), await all.data(), { atol: 1e-6 });
     tf.dispose([reference, ...neighbours, one, all]);
     disposeOptions(options);
@@ -191,7 +223,8 @@ describe('costVolumeCpu', () => {
     const sizes = { batch: 1, height: 3, width: 4, channels: 2, depths: 3 };
     const ones = new Float32Array(24).fill(1);
     // A = 0, t = (X, 0, 1): every pixel lands at u = X for all depths.
-    const at = (X: number) => costVolumeCpu(ones, ones, [0, 0, 0, 0, 0, 0, 0, 0, 0, X, 1, 1], [1, 1, 1], sizes);
+    const at = (X: number) =>
+      costVolumeCpu(ones, ones, [0, 0, 0, 0, 0, 0, 0, 0, 0, X, 1, 1], [1, 1, 1], sizes);
     expect(Array.from(at(1.5)).every((v) => Math.abs(v - Math.SQRT2) < 1e-6)).toBe(true);
     for (const X of [Number.NaN, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY, 3e38, -1e20]) {
       expect(Array.from(at(X)).every((v) => v === 0)).toBe(true);

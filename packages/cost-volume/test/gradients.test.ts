@@ -36,8 +36,18 @@ describe('costVolume gradients match finite differences', () => {
           tf.sum(tf.mul(costVolume(xs[0] as tf.Tensor4D, xs.slice(1) as tf.Tensor4D[], options), weights)),
         )(inputs);
         for (let which = 0; which < inputs.length; which++) {
-          const indices = sampleIndices(inputs[which].size, implementation === 'fused' ? 40 : 16, 1000 + which);
-          const numeric = await finiteDifferenceGradient(volumeWith(which), inputs[which], weights, 1e-2, indices);
+          const indices = sampleIndices(
+            inputs[which].size,
+            implementation === 'fused' ? 40 : 16,
+            1000 + which,
+          );
+          const numeric = await finiteDifferenceGradient(
+            volumeWith(which),
+            inputs[which],
+            weights,
+            1e-2,
+            indices,
+          );
           const a = (await analytic[which].data()) as Float32Array;
           const picked = indices.map((i) => a[i]);
           expect(picked.some((v) => Math.abs(v) > 1e-3)).toBe(true);
@@ -62,13 +72,19 @@ describe('costVolume gradients match finite differences', () => {
         const feats = xs.map((x) => tf.tanh(tf.mul(x, 1.5))) as tf.Tensor4D[];
         const a = costVolume(feats[0], feats.slice(1), { ...options, implementation, chunkSize: 2 });
         // The second volume swaps the roles, so the outer tape holds several cost-volume nodes.
-        const b = costVolume(feats[1], [feats[0]], { ...options, intrinsics: s.kRef[0], poses: [s.poses[0][0]], implementation });
+        const b = costVolume(feats[1], [feats[0]], {
+          ...options,
+          intrinsics: s.kRef[0],
+          poses: [s.poses[0][0]],
+          implementation,
+        });
         return tf.add(tf.sum(tf.square(a)), tf.sum(tf.mul(b, tf.mean(feats[0], -1, true))));
       })([reference, ...neighbours]);
     const fused = gradsWith('fused');
     const compositeGrads = gradsWith('composite');
     expect(tf.engine().state.activeTape).toBeNull();
-    for (let i = 0; i < fused.length; i++) expectClose(await compositeGrads[i].data(), await fused[i].data(), { atol: 2e-5 });
+    for (let i = 0; i < fused.length; i++)
+      expectClose(await compositeGrads[i].data(), await fused[i].data(), { atol: 2e-5 });
     tf.dispose([reference, ...neighbours, ...fused, ...compositeGrads]);
     disposeOptions(options);
   });
@@ -89,12 +105,16 @@ describe('costVolume gradients match finite differences', () => {
     ];
     const proj = tf.tensor2d(planeSweepProjection(K, pose, 1).data, [1, 12]);
     const inv = tf.tensor2d([[0.5, 1, 2]]);
-    const grads = tf.grads((r, n, p, d) => tf.sum(tf.engine().runKernel(COST_VOLUME, { reference: r, neighbour: n, projection: p, inverseDepths: d }) as tf.Tensor))([
-      ref,
-      nbr,
-      proj,
-      inv,
-    ]);
+    const grads = tf.grads((r, n, p, d) =>
+      tf.sum(
+        tf.engine().runKernel(COST_VOLUME, {
+          reference: r,
+          neighbour: n,
+          projection: p,
+          inverseDepths: d,
+        }) as tf.Tensor,
+      ),
+    )([ref, nbr, proj, inv]);
     expect(Array.from(await grads[2].data()).every((v) => v === 0)).toBe(true);
     expect(Array.from(await grads[3].data()).every((v) => v === 0)).toBe(true);
     expect(Array.from(await grads[0].data()).some((v) => v !== 0)).toBe(true);
@@ -114,7 +134,13 @@ describe('costVolume leaks no tensors', () => {
         });
         await expectNoLeaks(() => {
           const grads = tf.grads((...xs: tf.Tensor[]) =>
-            tf.sum(costVolume(xs[0] as tf.Tensor4D, xs.slice(1) as tf.Tensor4D[], { ...options, implementation, chunkSize: 2 })),
+            tf.sum(
+              costVolume(xs[0] as tf.Tensor4D, xs.slice(1) as tf.Tensor4D[], {
+                ...options,
+                implementation,
+                chunkSize: 2,
+              }),
+            ),
           )([reference, ...neighbours]);
           tf.dispose(grads);
         });
@@ -122,7 +148,11 @@ describe('costVolume leaks no tensors', () => {
         const v = tf.variable(reference);
         await expectNoLeaks(() => {
           const { value, grads } = tf.variableGrads(() =>
-            tf.sum(tf.square(costVolume(v as tf.Tensor4D, neighbours, { ...options, implementation, chunkSize: 2 }))),
+            tf.sum(
+              tf.square(
+                costVolume(v as tf.Tensor4D, neighbours, { ...options, implementation, chunkSize: 2 }),
+              ),
+            ),
           );
           tf.dispose([value, ...Object.values(grads)]);
         });

@@ -53,9 +53,19 @@ describe('costVolume matches the references (PyTorch fixture)', () => {
         expect(volume.shape).toEqual([B, H, W, c.depths]);
         expectClose(await volume.data(), c.volume, { atol: 1e-5 });
         expectClose(await grads[0].data(), c.dReference, { atol: 1e-5 });
-        for (let i = 0; i < neighbours.length; i++) expectClose(await grads[i + 1].data(), c.dNeighbours[i], { atol: 1e-5 });
+        for (let i = 0; i < neighbours.length; i++)
+          expectClose(await grads[i + 1].data(), c.dNeighbours[i], { atol: 1e-5 });
         expect(C).toBeGreaterThan(1);
-        tf.dispose([reference, ...neighbours, options.intrinsics, ...options.poses, options.inverseDepths, dy, volume, ...grads]);
+        tf.dispose([
+          reference,
+          ...neighbours,
+          options.intrinsics,
+          ...options.poses,
+          options.inverseDepths,
+          dy,
+          volume,
+          ...grads,
+        ]);
       });
     }
   }

@@ -56,11 +56,18 @@ export interface Scenario {
   poses: number[][][][];
   inverseDepths: number[][];
   /** The same cameras in the forms the op accepts (batched or not, shared or per view, tensors or arrays). */
-  options: () => { intrinsics: CostVolumeIntrinsics; poses: Array<tf.Tensor | number[][] | number[][][]>; inverseDepths: tf.Tensor | number[] | number[][] };
+  options: () => {
+    intrinsics: CostVolumeIntrinsics;
+    poses: Array<tf.Tensor | number[][] | number[][][]>;
+    inverseDepths: tf.Tensor | number[] | number[][];
+  };
 }
 
 function candidates(near: number, far: number, count: number): number[] {
-  return Array.from({ length: count }, (_, i) => 1 / far + (count === 1 ? 0 : i / (count - 1)) * (1 / near - 1 / far));
+  return Array.from(
+    { length: count },
+    (_, i) => 1 / far + (count === 1 ? 0 : i / (count - 1)) * (1 / near - 1 / far),
+  );
 }
 
 /** The three camera layouts the tests run: shared/unbatched, shared/batched, per-view/mixed. */
@@ -105,21 +112,25 @@ export function scenarios(height = 6, width = 8, channels = 5, depths = 6): Scen
   {
     const B = 2;
     const kRef = randomIntrinsics(r, height, width);
-    const kN = [randomIntrinsics(r, height, width), [0, 1].map(() => randomIntrinsics(r, height, width)), randomIntrinsics(r, height, width)];
-    const p = [randomPose(r), [0, 1].map(() => randomPose(r)), randomPose(r)];
+    // Neighbour 1 has batched cameras, neighbours 0 and 2 unbatched ones.
+    const k0 = randomIntrinsics(r, height, width);
+    const k1 = [0, 1].map(() => randomIntrinsics(r, height, width));
+    const k2 = randomIntrinsics(r, height, width);
+    const p0 = randomPose(r);
+    const p1 = [0, 1].map(() => randomPose(r));
+    const p2 = randomPose(r);
     const inv = candidates(0.4, 8, depths);
-    const perBatch = <T>(m: T | T[], batched: boolean): T[] => (batched ? (m as T[]) : [m as T, m as T]);
     list.push({
       name: '3 neighbours, per-view intrinsics, mixed batched/unbatched cameras',
       shape: [B, height, width, channels],
       neighbours: 3,
       kRef: [kRef, kRef],
-      kNbr: kN.map((k, i) => perBatch(k as number[][] | number[][][], i === 1) as number[][][]),
-      poses: p.map((q, i) => perBatch(q as number[][] | number[][][], i === 1) as number[][][]),
+      kNbr: [[k0, k0], k1, [k2, k2]],
+      poses: [[p0, p0], p1, [p2, p2]],
       inverseDepths: [inv, inv],
       options: () => ({
-        intrinsics: { reference: kRef, neighbours: [kN[0] as number[][], tf.tensor3d(kN[1] as number[][][]), kN[2] as number[][]] },
-        poses: [p[0] as number[][], p[1] as number[][][], tf.tensor2d(p[2] as number[][])],
+        intrinsics: { reference: kRef, neighbours: [k0, tf.tensor3d(k1), k2] },
+        poses: [p0, p1, tf.tensor2d(p2)],
         inverseDepths: tf.tensor1d(inv),
       }),
     });
@@ -128,10 +139,16 @@ export function scenarios(height = 6, width = 8, channels = 5, depths = 6): Scen
 }
 
 /** Random `[B,H,W,C]` features for the reference and each neighbour. */
-export function scenarioFeatures(s: Scenario, seed: number): { reference: tf.Tensor4D; neighbours: tf.Tensor4D[] } {
+export function scenarioFeatures(
+  s: Scenario,
+  seed: number,
+): { reference: tf.Tensor4D; neighbours: tf.Tensor4D[] } {
   return {
     reference: seededUniform(s.shape, seed) as tf.Tensor4D,
-    neighbours: Array.from({ length: s.neighbours }, (_, i) => seededUniform(s.shape, seed + 101 * (i + 1)) as tf.Tensor4D),
+    neighbours: Array.from(
+      { length: s.neighbours },
+      (_, i) => seededUniform(s.shape, seed + 101 * (i + 1)) as tf.Tensor4D,
+    ),
   };
 }
 

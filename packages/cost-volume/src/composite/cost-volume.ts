@@ -19,14 +19,26 @@ function chunkVolume(
   return tf.tidy(() => {
     const [batch, height, width, channels] = reference.shape;
     const inv = tf.slice(inverseDepths, [0, start], [batch, count]);
-    // Pixel coordinates → align_corners=True normalised coordinates, as the references do (2u/(W−1) − 1).
-    const pixels = planeSweepCoordinatesFromProjection(projection, inv, height, width);
+    // Pixel coordinates → align_corners=True normalised coordinates, as the references do (2u/(W−1) − 1),
+    // laid out [B, H, W·count] so that each pixel's samples are contiguous: the correlation is then a
+    // batched matMul per pixel, with no broadcasting of the large sampled tensor.
+    const pixels = tf.transpose(
+      planeSweepCoordinatesFromProjection(projection, inv, height, width),
+      [0, 2, 3, 1, 4],
+    );
     const scale = tf.tensor1d([2 / (width - 1), 2 / (height - 1)]);
-    const grid = tf.reshape<tf.Rank.R4>(tf.sub(tf.mul(pixels, scale), 1), [batch, count * height, width, 2]);
-    const warped = gridSample(neighbour, grid, { mode: 'bilinear', paddingMode: 'zeros', alignCorners: true });
-    const product = tf.mul(tf.reshape(warped, [batch, count, height, width, channels]), tf.expandDims(reference, 1));
-    const volume = tf.div(tf.sum(product, 4), Math.sqrt(channels)) as tf.Tensor4D;
-    return tf.transpose(volume, [0, 2, 3, 1]);
+    const grid = tf.reshape<tf.Rank.R4>(tf.sub(tf.mul(pixels, scale), 1), [batch, height, width * count, 2]);
+    const warped = gridSample(neighbour, grid, {
+      mode: 'bilinear',
+      paddingMode: 'zeros',
+      alignCorners: true,
+    });
+    const pixelsCount = batch * height * width;
+    const dots = tf.matMul(
+      tf.reshape<tf.Rank.R3>(warped, [pixelsCount, count, channels]),
+      tf.reshape<tf.Rank.R3>(reference, [pixelsCount, channels, 1]),
+    );
+    return tf.reshape<tf.Rank.R4>(tf.div(dots, Math.sqrt(channels)), [batch, height, width, count]);
   });
 }
 
@@ -35,7 +47,11 @@ function chunkVolume(
  * gradient is taken while none is being recorded, which is the case while the outer backward pass runs,
  * and the outer pass then fails. Keep the outer tape aside while the inner gradient runs.
  */
-function gradsInsideBackward(f: (...xs: tf.Tensor[]) => tf.Tensor, xs: tf.Tensor[], dy: tf.Tensor): tf.Tensor[] {
+function gradsInsideBackward(
+  f: (...xs: tf.Tensor[]) => tf.Tensor,
+  xs: tf.Tensor[],
+  dy: tf.Tensor,
+): tf.Tensor[] {
   const state = tf.engine().state;
   const outerTape = state.activeTape;
   try {
@@ -66,13 +82,20 @@ export function costVolumeComposite(
 ): tf.Tensor4D {
   const depths = inverseDepths.shape[1];
   const chunks: Array<[number, number]> = [];
-  for (let start = 0; start < depths; start += chunkSize) chunks.push([start, Math.min(chunkSize, depths - start)]);
+  for (let start = 0; start < depths; start += chunkSize)
+    chunks.push([start, Math.min(chunkSize, depths - start)]);
 
   // The cameras and depths are inputs too so that `save` keeps them alive for the backward pass (the
   // caller may dispose them); like the kernel, they get zero gradients. customGrad's typing passes the
   // inputs and `save` through one rest parameter.
   const op = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
-    const [ref, nbr, proj, inv, save] = args as [tf.Tensor4D, tf.Tensor4D, tf.Tensor2D, tf.Tensor2D, tf.GradSaveFunc];
+    const [ref, nbr, proj, inv, save] = args as [
+      tf.Tensor4D,
+      tf.Tensor4D,
+      tf.Tensor2D,
+      tf.Tensor2D,
+      tf.GradSaveFunc,
+    ];
     save([ref, nbr, proj, inv]);
     const parts = chunks.map(([start, count]) => chunkVolume(ref, nbr, proj, inv, start, count));
     const value = parts.length === 1 ? parts[0] : tf.concat(parts, 3);

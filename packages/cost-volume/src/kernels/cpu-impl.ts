@@ -45,7 +45,7 @@ function projectPixel(
   for (let l = 0; l < depths.length; l++) {
     const d = depths[l];
     const pz = f32(f32(d * qz) + tz);
-    const z = pz > MIN_Z ? pz : MIN_Z;
+    const z = Math.max(pz, MIN_Z);
     us[l] = f32(f32(f32(d * qx) + tx) / z);
     vs[l] = f32(f32(f32(d * qy) + ty) / z);
   }
@@ -128,10 +128,7 @@ class TapWeights {
   }
 }
 
-function checkLengths(
-  s: CostVolumeSizes,
-  arrays: Record<string, [ArrayLike<number>, number]>,
-): void {
+function checkLengths(s: CostVolumeSizes, arrays: Record<string, [ArrayLike<number>, number]>): void {
   for (const [name, [a, n]] of Object.entries(arrays)) {
     if (a.length !== n) throw new Error(`costVolume (cpu): ${name} has ${a.length} values, expected ${n}`);
   }

@@ -27,9 +27,12 @@ function input(inputs: tf.NamedTensorInfoMap, name: string): tf.TensorInfo {
 }
 
 function sizesOf(inputs: tf.NamedTensorInfoMap): CostVolumeSizes {
-  const [reference, neighbour, projection, inverseDepths] = ['reference', 'neighbour', 'projection', 'inverseDepths'].map(
-    (name) => input(inputs, name),
-  );
+  const [reference, neighbour, projection, inverseDepths] = [
+    'reference',
+    'neighbour',
+    'projection',
+    'inverseDepths',
+  ].map((name) => input(inputs, name));
   const [batch, height, width, channels] = reference.shape;
   const ok =
     reference.shape.length === 4 &&
@@ -72,7 +75,9 @@ tf.registerKernel({
     const sizes = sizesOf(inputs);
     const { batch, height, width, depths } = sizes;
     if (!tf.util.arraysEqual(input(inputs, 'dy').shape, [batch, height, width, depths])) {
-      throw new Error(`${COST_VOLUME_GRAD} (cpu): dy must be [${[batch, height, width, depths]}], got [${input(inputs, 'dy').shape}]`);
+      throw new Error(
+        `${COST_VOLUME_GRAD} (cpu): dy must be [${[batch, height, width, depths]}], got [${input(inputs, 'dy').shape}]`,
+      );
     }
     const { dReference, dNeighbour } = costVolumeGradCpu(
       valuesOf(cpu, input(inputs, 'dy'), 'dy'),

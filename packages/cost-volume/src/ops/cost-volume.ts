@@ -10,7 +10,9 @@ import { DEFAULT_CHUNK_SIZE, costVolumeComposite } from '../composite/cost-volum
 import { COST_VOLUME } from '../kernel-names.js';
 
 /** Intrinsics shared by every view (`[3,3]` or `[B,3,3]`), or one per view. */
-export type CostVolumeIntrinsics = MatrixInput | { reference: MatrixInput; neighbours: readonly MatrixInput[] };
+export type CostVolumeIntrinsics =
+  | MatrixInput
+  | { reference: MatrixInput; neighbours: readonly MatrixInput[] };
 
 /** Which implementation computes the volume: `'auto'` takes the fused kernel when the backend has one. */
 export type CostVolumeImplementation = 'auto' | 'fused' | 'composite';
@@ -29,7 +31,9 @@ export interface CostVolumeOptions {
 
 const IMPLEMENTATIONS: readonly CostVolumeImplementation[] = ['auto', 'fused', 'composite'];
 
-function isPerView(k: CostVolumeIntrinsics): k is { reference: MatrixInput; neighbours: readonly MatrixInput[] } {
+function isPerView(
+  k: CostVolumeIntrinsics,
+): k is { reference: MatrixInput; neighbours: readonly MatrixInput[] } {
   return (
     typeof k === 'object' &&
     k !== null &&
@@ -42,7 +46,8 @@ function isPerView(k: CostVolumeIntrinsics): k is { reference: MatrixInput; neig
 
 function checkFeatures(reference: tf.Tensor, neighbours: readonly tf.Tensor[]): void {
   if (!(reference instanceof tf.Tensor)) throw new Error('reference: expected a tf.Tensor [B,H,W,C]');
-  if (reference.rank !== 4) throw new Error(`reference: expected rank 4 [B,H,W,C], got shape [${reference.shape}]`);
+  if (reference.rank !== 4)
+    throw new Error(`reference: expected rank 4 [B,H,W,C], got shape [${reference.shape}]`);
   if (reference.dtype !== 'float32') throw new Error(`reference: expected float32, got ${reference.dtype}`);
   const [b, h, w, c] = reference.shape;
   if (b < 1 || c < 1) throw new Error(`reference: empty batch or channels, shape [${reference.shape}]`);
@@ -55,7 +60,8 @@ function checkFeatures(reference: tf.Tensor, neighbours: readonly tf.Tensor[]): 
     if (!(n instanceof tf.Tensor)) throw new Error(`${name}: expected a tf.Tensor [B,H,W,C]`);
     if (n.rank !== 4) throw new Error(`${name}: expected rank 4 [B,H,W,C], got shape [${n.shape}]`);
     if (n.dtype !== 'float32') throw new Error(`${name}: expected float32, got ${n.dtype}`);
-    if (n.shape[0] !== b) throw new Error(`${name}: batch size ${n.shape[0]} does not match reference (${b})`);
+    if (n.shape[0] !== b)
+      throw new Error(`${name}: batch size ${n.shape[0]} does not match reference (${b})`);
     if (n.shape[3] !== c) throw new Error(`${name}: ${n.shape[3]} channels, but reference has ${c}`);
     if (n.shape[1] !== h || n.shape[2] !== w) {
       throw new Error(`${name}: size ${n.shape[1]}x${n.shape[2]} does not match reference (${h}x${w})`);
@@ -70,7 +76,12 @@ function checkBatch(name: string, batch: number | null, expected: number): void 
 }
 
 /** Validates the cameras and folds each neighbour's into `[B,12]` projection numbers. */
-function projections(intrinsics: CostVolumeIntrinsics, poses: readonly MatrixInput[], count: number, batch: number) {
+function projections(
+  intrinsics: CostVolumeIntrinsics,
+  poses: readonly MatrixInput[],
+  count: number,
+  batch: number,
+) {
   if (intrinsics == null) throw new Error('intrinsics: required ([3,3], [B,3,3] or {reference, neighbours})');
   if (!Array.isArray(poses)) throw new Error('poses: expected an array with one T_nbr<-ref per neighbour');
   if (poses.length !== count) {
@@ -79,7 +90,8 @@ function projections(intrinsics: CostVolumeIntrinsics, poses: readonly MatrixInp
   let pair: (i: number) => PairIntrinsics;
   if (isPerView(intrinsics)) {
     const { reference, neighbours } = intrinsics;
-    if (!Array.isArray(neighbours)) throw new Error('intrinsics.neighbours: expected an array, one per neighbour');
+    if (!Array.isArray(neighbours))
+      throw new Error('intrinsics.neighbours: expected an array, one per neighbour');
     if (neighbours.length !== count) {
       throw new Error(`intrinsics.neighbours: ${neighbours.length} matrices for ${count} neighbours`);
     }
@@ -101,7 +113,10 @@ function projections(intrinsics: CostVolumeIntrinsics, poses: readonly MatrixInp
 }
 
 /** Reads and checks the candidates: `[L]` broadcast over the batch or `[B,L]`; returns `[B·L]` and L. */
-function readInverseDepths(input: CostVolumeOptions['inverseDepths'], batch: number): { data: Float32Array; count: number } {
+function readInverseDepths(
+  input: CostVolumeOptions['inverseDepths'],
+  batch: number,
+): { data: Float32Array; count: number } {
   const name = 'inverseDepths';
   if (input == null) throw new Error(`${name}: required, [L] or [B,L]`);
   let values: ArrayLike<number>;
@@ -112,14 +127,16 @@ function readInverseDepths(input: CostVolumeOptions['inverseDepths'], batch: num
   } else if (Array.isArray(input) && input.length > 0 && typeof input[0] !== 'number') {
     const rows = input as readonly (readonly number[])[];
     const width = rows[0].length;
-    if (rows.some((r) => !Array.isArray(r) || r.length !== width)) throw new Error(`${name}: ragged nested array`);
+    if (rows.some((r) => !Array.isArray(r) || r.length !== width))
+      throw new Error(`${name}: ragged nested array`);
     shape = [rows.length, width];
     values = rows.flat();
   } else {
     values = input as ArrayLike<number>;
     shape = [values.length];
   }
-  if (shape.length !== 1 && shape.length !== 2) throw new Error(`${name}: expected [L] or [B,L], got [${shape}]`);
+  if (shape.length !== 1 && shape.length !== 2)
+    throw new Error(`${name}: expected [L] or [B,L], got [${shape}]`);
   const count = shape[shape.length - 1];
   if (!(count >= 1)) throw new Error(`${name}: need at least one candidate (L >= 1), got L = ${count}`);
   if (shape.length === 2 && shape[0] !== batch) {
@@ -184,7 +201,9 @@ export function costVolume(
   const backend = tf.getBackend();
   const hasKernel = tf.getKernel(COST_VOLUME, backend) != null;
   if (implementation === 'fused' && !hasKernel) {
-    throw new Error(`implementation: no fused '${COST_VOLUME}' kernel is registered for backend '${backend}'`);
+    throw new Error(
+      `implementation: no fused '${COST_VOLUME}' kernel is registered for backend '${backend}'`,
+    );
   }
   const fused = implementation === 'fused' || (implementation === 'auto' && hasKernel);
 
@@ -194,7 +213,12 @@ export function costVolume(
     for (let i = 0; i < neighbours.length; i++) {
       const projection = tf.tensor2d(projs[i], [batch, 12]);
       const one = fused
-        ? (tf.engine().runKernel(COST_VOLUME, { reference, neighbour: neighbours[i], projection, inverseDepths }) as tf.Tensor4D)
+        ? (tf.engine().runKernel(COST_VOLUME, {
+            reference,
+            neighbour: neighbours[i],
+            projection,
+            inverseDepths,
+          }) as tf.Tensor4D)
         : costVolumeComposite(reference, neighbours[i], projection, inverseDepths, chunkSize);
       total = total === null ? one : tf.add<tf.Tensor4D>(total, one);
     }
