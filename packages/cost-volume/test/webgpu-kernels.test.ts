@@ -351,3 +351,41 @@ describe('webgpu kernels against the other implementations', () => {
     },
   );
 });
+
+describe('costVolume composite path on webgpu', () => {
+  it('equals the fused webgpu kernels, forward and gradients', async (ctx) => {
+    if (!available) return ctx.skip();
+    const ref = seededUniform([1, 6, 7, 8], 71) as tf.Tensor4D;
+    const nbr = seededUniform([1, 6, 7, 8], 72) as tf.Tensor4D;
+    const dy = seededUniform([1, 6, 7, 5], 73);
+    const K = [
+      [6, 0, 3],
+      [0, 6, 2.5],
+      [0, 0, 1],
+    ];
+    const c = Math.cos(0.05);
+    const s = Math.sin(0.05);
+    const pose = [
+      [c, 0, s, 0.2],
+      [0, 1, 0, -0.05],
+      [-s, 0, c, 0.1],
+      [0, 0, 0, 1],
+    ];
+    const run = async (implementation: 'fused' | 'composite') => {
+      const options = { intrinsics: K, poses: [pose], inverseDepths: farToNear, implementation, chunkSize: 2 };
+      const volume = costVolume(ref, [nbr], options);
+      const grads = tf.grads((r: tf.Tensor, n: tf.Tensor) =>
+        costVolume(r as tf.Tensor4D, [n as tf.Tensor4D], options),
+      )([ref, nbr], dy);
+      const values = await Promise.all([volume, ...grads].map((t) => t.data()));
+      tf.dispose([volume, ...grads]);
+      return values;
+    };
+    const fused = await run('fused');
+    const composite = await expectNoLeaks(() => run('composite'));
+    expectClose(composite[0], fused[0], { atol: 1e-5 });
+    expectClose(composite[1], fused[1], { atol: 1e-4 });
+    expectClose(composite[2], fused[2], { atol: 1e-4 });
+    tf.dispose([ref, nbr, dy]);
+  });
+});

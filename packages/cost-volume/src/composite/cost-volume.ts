@@ -22,12 +22,13 @@ function chunkVolume(
     // Pixel coordinates → align_corners=True normalised coordinates, as the references do (2u/(W−1) − 1),
     // laid out [B, H, W·count] so that each pixel's samples are contiguous: the correlation is then a
     // batched matMul per pixel, with no broadcasting of the large sampled tensor.
-    const pixels = tf.transpose(
-      planeSweepCoordinatesFromProjection(projection, inv, height, width),
-      [0, 2, 3, 1, 4],
+    // (Rank 4 before any arithmetic: tfjs-backend-webgpu 4.22 emits invalid WGSL for rank-5 broadcasts.)
+    const pixels = tf.reshape<tf.Rank.R4>(
+      tf.transpose(planeSweepCoordinatesFromProjection(projection, inv, height, width), [0, 2, 3, 1, 4]),
+      [batch, height, width * count, 2],
     );
     const scale = tf.tensor1d([2 / (width - 1), 2 / (height - 1)]);
-    const grid = tf.reshape<tf.Rank.R4>(tf.sub(tf.mul(pixels, scale), 1), [batch, height, width * count, 2]);
+    const grid = tf.sub(tf.mul(pixels, scale), 1) as tf.Tensor4D;
     const warped = gridSample(neighbour, grid, {
       mode: 'bilinear',
       paddingMode: 'zeros',
