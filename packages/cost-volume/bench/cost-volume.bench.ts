@@ -29,7 +29,7 @@ const backends = option('backends', 'cpu,webgpu').split(',');
 const json = flag('json');
 // The composite (stock ops, for wasm/webgl/tfjs-node) is far slower than the fused kernels on cpu and
 // SwiftShader; it is timed on the first `compositeCandidates` planes and reported as measured.
-const compositeCandidates = Number(option('composite-candidates', String(DEPTH_PRESETS.indoor.count)));
+const compositeCandidates = Number(option('composite-candidates', '8'));
 const log = (...m: unknown[]) => {
   if (!json) console.log(...m);
 };
