@@ -19,3 +19,5 @@ export {
 } from './plane-sweep.js';
 export type { PairIntrinsics, PlaneSweepProjection } from './plane-sweep.js';
 export { depthToNormals, depthToPoints } from './depth.js';
+export { gridSample } from './ops/grid-sample.js';
+export type { GridSampleMode, GridSampleOptions, GridSamplePaddingMode } from './ops/grid-sample.js';

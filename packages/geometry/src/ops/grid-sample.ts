@@ -1,0 +1,134 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { gridSampleComposite } from '../composite/grid-sample.js';
+import {
+  GRID_SAMPLE,
+  GRID_SAMPLE_MODES,
+  GRID_SAMPLE_PADDING_MODES,
+  type GridSampleAttrs,
+  type GridSampleMode,
+  type GridSamplePaddingMode,
+} from '../kernel-names.js';
+
+export type { GridSampleMode, GridSamplePaddingMode } from '../kernel-names.js';
+
+/** Options of {@link gridSample}; the defaults are PyTorch's. */
+export interface GridSampleOptions {
+  /** `'bilinear'` (default) or `'nearest'` (round half to even, as PyTorch's `nearbyint`). */
+  mode?: GridSampleMode;
+  /** `'zeros'` (default), `'border'` or `'reflection'`. */
+  paddingMode?: GridSamplePaddingMode;
+  /**
+   * True: -1 and +1 are the centres of the corner pixels. False (default, as PyTorch): they are the
+   * outer edges of the corner pixels.
+   */
+  alignCorners?: boolean;
+  /**
+   * `'auto'` (default): the backend's `CvmGridSample` kernel when registered, else the composite.
+   * `'kernel'` fails when there is no kernel; `'composite'` forces the stock-op version (for tests).
+   */
+  implementation?: 'auto' | 'kernel' | 'composite';
+}
+
+const IMPLEMENTATIONS = ['auto', 'kernel', 'composite'];
+
+function shapeString(t: tf.Tensor): string {
+  return `[${t.shape.join(',')}]`;
+}
+
+function checkOneOf<T>(value: T, allowed: readonly T[], name: string): void {
+  if (!allowed.includes(value)) {
+    throw new Error(
+      `gridSample: ${name} must be one of ${allowed.map((a) => `'${a}'`).join(', ')}, got ${JSON.stringify(value)}`,
+    );
+  }
+}
+
+function checkArgs(input: unknown, grid: unknown, attrs: GridSampleAttrs, implementation: string): void {
+  if (!(input instanceof tf.Tensor))
+    throw new Error('gridSample: input must be a tf.Tensor of shape [B,H,W,C]');
+  if (!(grid instanceof tf.Tensor))
+    throw new Error('gridSample: grid must be a tf.Tensor of shape [B,Ho,Wo,2]');
+  if (input.rank !== 4) {
+    throw new Error(`gridSample: input must be rank 4 [B,H,W,C], got shape ${shapeString(input)}`);
+  }
+  if (grid.rank !== 4) {
+    throw new Error(`gridSample: grid must be rank 4 [B,Ho,Wo,2], got shape ${shapeString(grid)}`);
+  }
+  if (grid.shape[3] !== 2) {
+    throw new Error(`gridSample: grid's last dimension must be 2 (x, y), got shape ${shapeString(grid)}`);
+  }
+  if (input.shape[0] !== grid.shape[0]) {
+    throw new Error(
+      `gridSample: input and grid batch sizes differ: input ${shapeString(input)}, grid ${shapeString(grid)}`,
+    );
+  }
+  if (input.shape[1] === 0 || input.shape[2] === 0) {
+    throw new Error(
+      `gridSample: input must have non-empty spatial dimensions, got shape ${shapeString(input)}`,
+    );
+  }
+  if (input.dtype !== 'float32') throw new Error(`gridSample: input must be float32, got ${input.dtype}`);
+  if (grid.dtype !== 'float32') throw new Error(`gridSample: grid must be float32, got ${grid.dtype}`);
+  checkOneOf(attrs.mode, GRID_SAMPLE_MODES, 'mode');
+  checkOneOf(attrs.paddingMode, GRID_SAMPLE_PADDING_MODES, 'paddingMode');
+  if (typeof attrs.alignCorners !== 'boolean') {
+    throw new Error(`gridSample: alignCorners must be a boolean, got ${JSON.stringify(attrs.alignCorners)}`);
+  }
+  checkOneOf(implementation, IMPLEMENTATIONS, 'implementation');
+}
+
+/**
+ * Samples `input` at the normalised positions of `grid`: PyTorch's `F.grid_sample` (4-D case, 1.13),
+ * NHWC. Differentiable w.r.t. `input` and `grid` (the grid gradient is zero for `'nearest'`, as in
+ * PyTorch), on every backend: own kernels on cpu and webgpu, a stock-op composite elsewhere.
+ *
+ * `grid[b,i,j] = (x, y)` with x indexing width and y height; -1 / +1 are the corner pixel centres
+ * (`alignCorners: true`, source pixel `(x+1)/2·(W-1)`) or the outer image edges (false, the default:
+ * `((x+1)·W-1)/2`). Padding: `'zeros'` reads 0 outside the image (per bilinear tap); `'border'` clamps
+ * the coordinate into `[0, W-1]`; `'reflection'` reflects it at the corner centres (alignCorners) or
+ * the image edges, then clamps. Gradients w.r.t. the grid follow PyTorch exactly, including zero
+ * derivative of the clamp at and beyond the border.
+ *
+ * Non-finite and huge grid values: a source coordinate that is NaN or whose magnitude is ≥ 2^31 after
+ * padding counts as outside the image (all taps read 0, both gradients are 0), as in PyTorch's
+ * `safe_downgrade_to_int_range`. So NaN samples to 0 in every padding mode, ±inf and huge values
+ * sample to 0 with `'zeros'` and `'reflection'` and to the border pixel with `'border'`. (PyTorch
+ * 1.13's cpu kernel differs only for non-finite input, where it returns NaN or crashes.) With
+ * `'reflection'`, coordinates beyond ~2^23 pixels lose float32 precision; results there are
+ * deterministic but not meaningful.
+ *
+ * @param input `[B,H,W,C]` float32 (H, W ≥ 1)
+ * @param grid `[B,Ho,Wo,2]` float32
+ * @returns `[B,Ho,Wo,C]` float32
+ * @example
+ * ```ts
+ * // Shift a [1,4,4,C] map right by one pixel (alignCorners: true → 1 pixel = 2/(W-1));
+ * // xs, ys: [4,4] normalised pixel-centre coordinates, e.g. from tf.meshgrid(tf.linspace(-1, 1, 4), ...).
+ * const grid = tf.expandDims(tf.stack([tf.sub(xs, 2 / 3), ys], -1), 0); // [1,4,4,2]
+ * const out = gridSample(feature, grid, { mode: 'bilinear', paddingMode: 'zeros', alignCorners: true });
+ * ```
+ */
+export function gridSample(
+  input: tf.Tensor4D,
+  grid: tf.Tensor4D,
+  options: GridSampleOptions = {},
+): tf.Tensor4D {
+  const attrs: GridSampleAttrs = {
+    mode: options.mode ?? 'bilinear',
+    paddingMode: options.paddingMode ?? 'zeros',
+    alignCorners: options.alignCorners ?? false,
+  };
+  const implementation = options.implementation ?? 'auto';
+  checkArgs(input, grid, attrs, implementation);
+  const backend = tf.getBackend();
+  const hasKernel = tf.getKernel(GRID_SAMPLE, backend) != null;
+  if (implementation === 'kernel' && !hasKernel) {
+    throw new Error(
+      `gridSample: implementation 'kernel' requested, but no ${GRID_SAMPLE} kernel for backend '${backend}'`,
+    );
+  }
+  if (implementation === 'composite' || !hasKernel) {
+    return gridSampleComposite(input, grid, attrs.mode, attrs.paddingMode, attrs.alignCorners);
+  }
+  return tf.engine().runKernel(GRID_SAMPLE, { x: input, grid }, attrs) as tf.Tensor4D;
+}
