@@ -15,6 +15,17 @@ function padReplicate1(x: tf.Tensor4D): tf.Tensor4D {
 }
 
 /**
+ * `[B·h·w, f², C]` (sub-pixel `i·f + j` of coarse pixel `(y, x)`) → `[B, f·h, f·w, C]`, at rank ≤ 4
+ * (WebGPU shaders stop at vec4).
+ */
+function subPixelsToImage(up: tf.Tensor, b: number, h: number, w: number, factor: number): tf.Tensor4D {
+  const c = up.shape[2] as number;
+  // [B·h, w, i, (j, C)] → [B·h, i, w, (j, C)] = [B, h·f, w·f, C] in memory order
+  const rows = tf.transpose(tf.reshape(up, [b * h, w, factor, factor * c]), [0, 2, 1, 3]);
+  return tf.reshape(rows, [b, h * factor, w * factor, c]);
+}
+
+/**
  * Convex upsampling (RAFT / UniMatch `upsample_flow_with_mask`): each fine pixel is a convex
  * combination of the 3×3 coarse neighbours of its coarse pixel.
  * @param x `[B,h,w,C]` coarse map
@@ -38,11 +49,10 @@ export function convexUpsample(x: tf.Tensor4D, mask: tf.Tensor4D, factor: number
     const padded = padReplicate1(x);
     const taps: tf.Tensor[] = [];
     for (let dy = 0; dy < 3; dy++) {
-      for (let dx = 0; dx < 3; dx++) taps.push(tf.slice(padded, [0, dy, dx, 0], [b, h, w, c]));
+      for (let dx = 0; dx < 3; dx++) taps.push(tf.reshape(tf.slice(padded, [0, dy, dx, 0], [b, h, w, c]), [b * h * w, 1, c]));
     }
-    const neighbours = tf.reshape(tf.stack(taps, 3), [b * h * w, 9, c]);
-    const up = tf.reshape(tf.matMul(weights, neighbours), [b, h, w, factor, factor, c]);
-    return tf.reshape(tf.transpose(up, [0, 1, 3, 2, 4, 5]), [b, h * factor, w * factor, c]) as tf.Tensor4D;
+    const neighbours = tf.concat(taps, 1); // [N, 9, C]
+    return subPixelsToImage(tf.matMul(weights, neighbours), b, h, w, factor);
   });
 }
 
@@ -57,14 +67,8 @@ export function pixelShuffle(x: tf.Tensor4D, factor: number): tf.Tensor4D {
   const f2 = factor * factor;
   if (cf % f2 !== 0) throw new Error(`pixelShuffle: ${cf} channels are not divisible by ${f2}`);
   const c = cf / f2;
-  return tf.tidy(
-    () =>
-      tf.reshape(tf.transpose(tf.reshape(x, [b, h, w, c, factor, factor]), [0, 1, 4, 2, 5, 3]), [
-        b,
-        h * factor,
-        w * factor,
-        c,
-      ]) as tf.Tensor4D,
+  return tf.tidy(() =>
+    subPixelsToImage(tf.transpose(tf.reshape(x, [b * h * w, c, f2]), [0, 2, 1]), b, h, w, factor),
   );
 }
 

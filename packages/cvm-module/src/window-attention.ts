@@ -1,4 +1,4 @@
-import { positionEmbeddingSine, roll, shiftedWindowMask, windowPartition, windowReverse } from '@cvm/nn';
+import { positionEmbeddingSine, roll, shiftedWindowMask } from '@cvm/nn';
 import * as tf from '@tensorflow/tfjs-core';
 
 /** Options of `multiViewWindowAttention`. */
@@ -78,29 +78,33 @@ export function multiViewWindowAttention(
   const sh = Math.floor(winH / 2);
   const sw = Math.floor(winW / 2);
   return tf.tidy(() => {
+    // Window-major layout [K², V·B, L, C] keeps every tensor at rank ≤ 4 (WebGPU shaders stop at vec4).
     const windows = (t: tf.Tensor) => {
       const rolled = doShift ? roll(t, [-sh, -sw], [1, 2]) : t;
-      return tf.reshape(windowPartition(rolled, splits), [views, b * k2, lw, c]);
+      return tf.reshape(partitionWindowMajor(rolled as tf.Tensor4D, splits), [k2, vb, lw, c]);
     };
     const [qw, kw, vw] = [windows(q), windows(k), windows(v)];
     const others = views - 1;
     const gatherKeys = (t: tf.Tensor): tf.Tensor => {
       if (!crossView) return t;
-      const perView = tf.split(t, views, 0).map((x) => tf.squeeze(x, [0]));
+      // view i's windows [K²·B, Lw, C]
+      const perView = tf.split(t, views, 1).map((x) => tf.reshape(x, [k2 * b, lw, c]));
       const rows = perView.map((_, i) => {
         const rest = perView.filter((_, j) => j !== i);
-        // [B·K², Lw, V−1, C] → position-major, view fastest
-        return tf.reshape(tf.stack(rest, 2), [b * k2, lw * others, c]);
+        // [K²·B, Lw, V−1, C] → position-major, view fastest
+        return tf.reshape(tf.stack(rest, 2), [k2, b, lw * others, c]);
       });
-      return tf.stack(rows, 0);
+      return tf.concat(rows, 1);
     };
     const lk = crossView ? lw * others : lw;
-    // [V·B, K², heads, L, d]
-    const heads5 = (t: tf.Tensor, len: number) =>
-      tf.transpose(tf.reshape(t, [vb, k2, len, heads, d]), [0, 1, 3, 2, 4]);
-    const qh = heads5(qw, lw);
-    const kh = heads5(gatherKeys(kw), lk);
-    const vh = heads5(gatherKeys(vw), lk);
+    // [K², V·B, L, heads·d] → [K², V·B·heads, L, d]
+    const splitHeads = (t: tf.Tensor, len: number) =>
+      heads === 1
+        ? t
+        : tf.reshape(tf.transpose(tf.reshape(t, [k2 * vb, len, heads, d]), [0, 2, 1, 3]), [k2, vb * heads, len, d]);
+    const qh = splitHeads(qw, lw);
+    const kh = splitHeads(gatherKeys(kw), lk);
+    const vh = splitHeads(gatherKeys(vw), lk);
     let scores = tf.mul(tf.matMul(qh, kh, false, true), 1 / Math.sqrt(d));
     if (doShift) {
       let mask: tf.Tensor = shiftMask(h, w, splits);
@@ -110,13 +114,37 @@ export function multiViewWindowAttention(
       }
       scores = tf.add(scores, tf.reshape(mask, [k2, 1, lw, lk]));
     }
-    const out = tf.matMul(tf.softmax(scores), vh); // [V·B, K², heads, Lw, d]
-    const merged = windowReverse(
-      tf.reshape(tf.transpose(out, [0, 1, 3, 2, 4]), [vb * k2, winH, winW, c]),
-      splits,
-    );
+    let out = tf.matMul(tf.softmax(scores), vh); // [K², V·B·heads, Lw, d]
+    if (heads > 1) {
+      out = tf.transpose(tf.reshape(out, [k2 * vb, heads, lw, d]), [0, 2, 1, 3]);
+    }
+    const merged = reverseWindowMajor(tf.reshape(out, [k2 * vb, winH, winW, c]) as tf.Tensor4D, splits);
     return (doShift ? roll(merged, [sh, sw], [1, 2]) : merged) as tf.Tensor4D;
   });
+}
+
+/**
+ * `[N,H,W,C]` → `[K²·N, H/K, W/K, C]` with window `ky·K + kx` outermost (window-major; UniMatch's
+ * `split_feature` is batch-major). Built from slices, so no tensor exceeds rank 4.
+ */
+function partitionWindowMajor(x: tf.Tensor4D, splits: number): tf.Tensor4D {
+  const [n, h, w, c] = x.shape;
+  const wh = h / splits;
+  const ww = w / splits;
+  const parts: tf.Tensor4D[] = [];
+  for (let ky = 0; ky < splits; ky++) {
+    for (let kx = 0; kx < splits; kx++) parts.push(tf.slice(x, [0, ky * wh, kx * ww, 0], [n, wh, ww, c]));
+  }
+  return parts.length === 1 ? parts[0] : tf.concat(parts, 0);
+}
+
+/** Inverse of `partitionWindowMajor`: `[K²·N, h, w, C]` → `[N, K·h, K·w, C]`. */
+function reverseWindowMajor(windows: tf.Tensor4D, splits: number): tf.Tensor4D {
+  if (splits === 1) return windows;
+  const parts = tf.split(windows, splits * splits, 0);
+  const rows: tf.Tensor4D[] = [];
+  for (let ky = 0; ky < splits; ky++) rows.push(tf.concat(parts.slice(ky * splits, (ky + 1) * splits), 2) as tf.Tensor4D);
+  return tf.concat(rows, 1);
 }
 
 /**
