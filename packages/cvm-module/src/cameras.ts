@@ -20,7 +20,8 @@ function perBatch(m: MatrixBatch, batch: number, name: string): Float64Array {
     throw new Error(`${name}: batch size ${m.batch} does not match the images' (${batch})`);
   }
   const out = new Float64Array(batch * per);
-  for (let b = 0; b < batch; b++) out.set(m.data.subarray(m.batch === null ? 0 : b * per, (m.batch === null ? 0 : b * per) + per), b * per);
+  for (let b = 0; b < batch; b++)
+    out.set(m.data.subarray(m.batch === null ? 0 : b * per, (m.batch === null ? 0 : b * per) + per), b * per);
   return out;
 }
 
@@ -28,13 +29,22 @@ function perBatch(m: MatrixBatch, batch: number, name: string): Float64Array {
  * Validates the cameras of `views` views and scales the intrinsics to feature resolution the way the
  * references do (`K[:2] /= stride`, no half-pixel correction, see the cost-volume reference §1).
  */
-export function readCameras(cameras: CvmCameras | null | undefined, views: number, batch: number, stride: number): FeatureCameras {
+export function readCameras(
+  cameras: CvmCameras | null | undefined,
+  views: number,
+  batch: number,
+  stride: number,
+): FeatureCameras {
   if (cameras == null || typeof cameras !== 'object') {
-    throw new Error(`cameras: required for ${views} views ({intrinsics: [...], cameraToWorld: [...]}, one per view)`);
+    throw new Error(
+      `cameras: required for ${views} views ({intrinsics: [...], cameraToWorld: [...]}, one per view)`,
+    );
   }
   const { intrinsics, cameraToWorld } = cameras;
-  if (!Array.isArray(intrinsics)) throw new Error('cameras.intrinsics: expected an array with one matrix per view');
-  if (!Array.isArray(cameraToWorld)) throw new Error('cameras.cameraToWorld: expected an array with one pose per view');
+  if (!Array.isArray(intrinsics))
+    throw new Error('cameras.intrinsics: expected an array with one matrix per view');
+  if (!Array.isArray(cameraToWorld))
+    throw new Error('cameras.cameraToWorld: expected an array with one pose per view');
   if (intrinsics.length !== views) {
     throw new Error(`cameras.intrinsics: ${intrinsics.length} matrices for ${views} views (one per view)`);
   }
@@ -63,7 +73,10 @@ export function identityCameras(views: number, batch: number): FeatureCameras {
     k[b * 9] = k[b * 9 + 4] = k[b * 9 + 8] = 1;
     p[b * 16] = p[b * 16 + 5] = p[b * 16 + 10] = p[b * 16 + 15] = 1;
   }
-  return { intrinsics: Array.from({ length: views }, () => k), cameraToWorld: Array.from({ length: views }, () => p) };
+  return {
+    intrinsics: Array.from({ length: views }, () => k),
+    cameraToWorld: Array.from({ length: views }, () => p),
+  };
 }
 
 /** Inverse of an affine 4×4 (`[A t; 0 1]`), row-major. */

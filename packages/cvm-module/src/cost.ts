@@ -69,7 +69,9 @@ export function estimateMacs(
   const upsampler =
     kept *
     (conv(3, cin, hidden, p8) +
-      (up instanceof ConvexUpsampler ? conv(1, hidden, 9 * f2, p8) + 9 * cin * p8 * f2 : conv(1, hidden, cin * f2, p8)));
+      (up instanceof ConvexUpsampler
+        ? conv(1, hidden, 9 * f2, p8) + 9 * cin * p8 * f2
+        : conv(1, hidden, cin * f2, p8)));
   const total = backbone + transformer + adapter + costVolume + upsampler;
   return { backbone, transformer, adapter, costVolume, upsampler, total };
 }

@@ -2,7 +2,13 @@ import { type CostVolumeImplementation, costVolume } from '@cvm/cost-volume';
 import { DEPTH_PRESETS, type DepthRange, inverseDepthCandidatesData } from '@cvm/geometry';
 import { initParameter, Module, SwiGLU, xavierUniform, zeros } from '@cvm/nn';
 import * as tf from '@tensorflow/tfjs-core';
-import { type CvmCameras, type FeatureCameras, identityCameras, readCameras, relativePoses } from './cameras.js';
+import {
+  type CvmCameras,
+  type FeatureCameras,
+  identityCameras,
+  readCameras,
+  relativePoses,
+} from './cameras.js';
 import { MultiViewTransformer } from './multiview-transformer.js';
 import { normalizeImage, SpatialEncoder } from './spatial-encoder.js';
 import { ConvexUpsampler, PixelShuffleUpsampler, type UpsamplerKind } from './upsampler.js';
@@ -134,7 +140,8 @@ export class CrossViewModule extends Module {
       sizePolicy = 'pad',
       costVolumeImplementation = 'auto',
     } = config;
-    if (!MODES.includes(mode)) throw new Error(`CrossViewModule: mode must be one of ${MODES.join(', ')}, got '${mode}'`);
+    if (!MODES.includes(mode))
+      throw new Error(`CrossViewModule: mode must be one of ${MODES.join(', ')}, got '${mode}'`);
     if (sizePolicy !== 'pad' && sizePolicy !== 'error') {
       throw new Error(`CrossViewModule: sizePolicy must be 'pad' or 'error', got '${sizePolicy}'`);
     }
@@ -143,7 +150,9 @@ export class CrossViewModule extends Module {
     }
     const range = typeof depthRange === 'string' ? DEPTH_PRESETS[depthRange] : depthRange;
     if (!range) {
-      throw new Error(`CrossViewModule: unknown depthRange '${depthRange}' (presets: ${Object.keys(DEPTH_PRESETS).join(', ')})`);
+      throw new Error(
+        `CrossViewModule: unknown depthRange '${depthRange}' (presets: ${Object.keys(DEPTH_PRESETS).join(', ')})`,
+      );
     }
     this.inverseDepths = Float32Array.from(inverseDepthCandidatesData(range.near, range.far, range.count));
     this.depthRange = { near: range.near, far: range.far, count: range.count };
@@ -154,7 +163,10 @@ export class CrossViewModule extends Module {
     this.costVolumeImplementation = costVolumeImplementation;
     this.outChannels = (this.usesFeatures ? featureChannels : 0) + (this.usesCostVolume ? range.count : 0);
 
-    this.backbone = this.registerModule('backbone', new SpatialEncoder({ dims: encoderDims, outputDim: featureChannels }));
+    this.backbone = this.registerModule(
+      'backbone',
+      new SpatialEncoder({ dims: encoderDims, outputDim: featureChannels }),
+    );
     this.transformer = this.registerModule(
       'transformer',
       new MultiViewTransformer({
@@ -175,9 +187,14 @@ export class CrossViewModule extends Module {
         if (lin.bias) initParameter(lin.bias, zeros(lin.bias.shape));
       }
     }
-    const Up = upsampler === 'convex' ? ConvexUpsampler : upsampler === 'pixelShuffle' ? PixelShuffleUpsampler : null;
-    if (!Up) throw new Error(`CrossViewModule: upsampler must be 'convex' or 'pixelShuffle', got '${upsampler}'`);
-    this.upsampler = this.registerModule('upsampler', new Up(this.outChannels, { factor: 4, hidden: upsamplerHidden }));
+    const Up =
+      upsampler === 'convex' ? ConvexUpsampler : upsampler === 'pixelShuffle' ? PixelShuffleUpsampler : null;
+    if (!Up)
+      throw new Error(`CrossViewModule: upsampler must be 'convex' or 'pixelShuffle', got '${upsampler}'`);
+    this.upsampler = this.registerModule(
+      'upsampler',
+      new Up(this.outChannels, { factor: 4, hidden: upsamplerHidden }),
+    );
   }
 
   /** Whether the outputs hold the cross-view features. */
@@ -277,7 +294,8 @@ export class CrossViewModule extends Module {
   }
 
   private checkImages(images: readonly tf.Tensor[]): { batch: number; height: number; width: number } {
-    if (!Array.isArray(images)) throw new Error('images: expected an array with one [B,H,W,3] tensor per view');
+    if (!Array.isArray(images))
+      throw new Error('images: expected an array with one [B,H,W,3] tensor per view');
     if (images.length === 0) throw new Error('images: no views given (need at least one [B,H,W,3] image)');
     const first = images[0];
     images.forEach((im, v) => {
@@ -295,7 +313,8 @@ export class CrossViewModule extends Module {
       }
     });
     const [batch, height, width] = first.shape;
-    if (height < 16 || width < 16) throw new Error(`images: at least 16x16 pixels needed, got ${height}x${width}`);
+    if (height < 16 || width < 16)
+      throw new Error(`images: at least 16x16 pixels needed, got ${height}x${width}`);
     return { batch, height, width };
   }
 }
@@ -305,6 +324,7 @@ function padEdge(x: tf.Tensor4D, padH: number, padW: number): tf.Tensor4D {
   const [b, h, w, c] = x.shape;
   let y: tf.Tensor4D = x;
   if (padH) y = tf.concat([y, tf.tile(tf.slice(y, [0, h - 1, 0, 0], [b, 1, w, c]), [1, padH, 1, 1])], 1);
-  if (padW) y = tf.concat([y, tf.tile(tf.slice(y, [0, 0, w - 1, 0], [b, h + padH, 1, c]), [1, 1, padW, 1])], 2);
+  if (padW)
+    y = tf.concat([y, tf.tile(tf.slice(y, [0, 0, w - 1, 0], [b, h + padH, 1, c]), [1, 1, padW, 1])], 2);
   return y;
 }

@@ -10,7 +10,13 @@ export type {
 } from './multiview-transformer.js';
 export { MultiViewTransformer, TransformerBlock, TransformerLayer } from './multiview-transformer.js';
 export type { SpatialEncoderOptions } from './spatial-encoder.js';
-export { IMAGENET_MEAN, IMAGENET_STD, normalizeImage, ResidualBlock, SpatialEncoder } from './spatial-encoder.js';
+export {
+  IMAGENET_MEAN,
+  IMAGENET_STD,
+  normalizeImage,
+  ResidualBlock,
+  SpatialEncoder,
+} from './spatial-encoder.js';
 export type { UniMatchLoadReport } from './unimatch-weights.js';
 export { loadUniMatchWeights } from './unimatch-weights.js';
 export type { UpsamplerKind, UpsamplerOptions } from './upsampler.js';

@@ -52,7 +52,13 @@ export class TransformerLayer extends Module {
   readonly mlp: FeedForward | null;
   readonly norm2: LayerNorm | null;
 
-  constructor({ dModel = 128, heads = 1, ffn = false, ffnExpansion = 4, outputNorm = true }: TransformerLayerOptions = {}) {
+  constructor({
+    dModel = 128,
+    heads = 1,
+    ffn = false,
+    ffnExpansion = 4,
+    outputNorm = true,
+  }: TransformerLayerOptions = {}) {
     super();
     if (!Number.isInteger(heads) || heads < 1 || dModel % heads !== 0) {
       throw new Error(`TransformerLayer: heads=${heads} must divide dModel=${dModel}`);
@@ -202,7 +208,10 @@ export class MultiViewTransformer extends Module {
    * @param options.addPosition add the window-local position encoding first (default true)
    * @returns one `[B,H,W,C]` map per view, in input order
    */
-  forward(features: readonly tf.Tensor[], { addPosition = true }: { addPosition?: boolean } = {}): tf.Tensor4D[] {
+  forward(
+    features: readonly tf.Tensor[],
+    { addPosition = true }: { addPosition?: boolean } = {},
+  ): tf.Tensor4D[] {
     const views = features.length;
     if (views < 1) throw new Error('MultiViewTransformer: no views');
     if (this.crossView && views < 2) {
@@ -211,7 +220,9 @@ export class MultiViewTransformer extends Module {
     const shape = features[0].shape;
     features.forEach((f, i) => {
       if (f.rank !== 4 || f.shape[3] !== this.dModel) {
-        throw new Error(`MultiViewTransformer: features[${i}] must be [B,H,W,${this.dModel}], got [${f.shape}]`);
+        throw new Error(
+          `MultiViewTransformer: features[${i}] must be [B,H,W,${this.dModel}], got [${f.shape}]`,
+        );
       }
       if (f.shape.join() !== shape.join()) {
         throw new Error(`MultiViewTransformer: features[${i}] is [${f.shape}] but features[0] is [${shape}]`);

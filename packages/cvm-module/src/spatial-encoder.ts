@@ -53,7 +53,10 @@ export class ResidualBlock extends Module {
 
   constructor(inPlanes: number, planes: number, stride = 1) {
     super();
-    this.conv1 = this.registerModule('conv1', new Conv2d(inPlanes, planes, 3, { stride, padding: 1, bias: false }));
+    this.conv1 = this.registerModule(
+      'conv1',
+      new Conv2d(inPlanes, planes, 3, { stride, padding: 1, bias: false }),
+    );
     this.conv2 = this.registerModule('conv2', new Conv2d(planes, planes, 3, { padding: 1, bias: false }));
     this.norm1 = this.registerModule('norm1', new InstanceNorm2d(planes));
     this.norm2 = this.registerModule('norm2', new InstanceNorm2d(planes));

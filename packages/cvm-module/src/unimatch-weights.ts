@@ -87,6 +87,9 @@ export function loadUniMatchWeights(
   return {
     loaded,
     ignored,
-    notInCheckpoint: module.namedParameters().map(([n]) => n).filter((n) => !loadedSet.has(n)),
+    notInCheckpoint: module
+      .namedParameters()
+      .map(([n]) => n)
+      .filter((n) => !loadedSet.has(n)),
   };
 }

@@ -7,7 +7,10 @@ export type UpsamplerKind = 'convex' | 'pixelShuffle';
 /** Edge-replicating pad of one pixel on each side of `[B,h,w,C]` (differentiable: slices + concat). */
 function padReplicate1(x: tf.Tensor4D): tf.Tensor4D {
   const [, h, w] = x.shape;
-  const rows = tf.concat([tf.slice(x, [0, 0, 0, 0], [-1, 1, -1, -1]), x, tf.slice(x, [0, h - 1, 0, 0], [-1, 1, -1, -1])], 1);
+  const rows = tf.concat(
+    [tf.slice(x, [0, 0, 0, 0], [-1, 1, -1, -1]), x, tf.slice(x, [0, h - 1, 0, 0], [-1, 1, -1, -1])],
+    1,
+  );
   return tf.concat(
     [tf.slice(rows, [0, 0, 0, 0], [-1, -1, 1, -1]), rows, tf.slice(rows, [0, 0, w - 1, 0], [-1, -1, 1, -1])],
     2,
@@ -41,7 +44,13 @@ function subPixelsToImage(up: tf.Tensor, b: number, h: number, w: number, factor
 export function convexUpsample(x: tf.Tensor4D, mask: tf.Tensor4D, factor: number): tf.Tensor4D {
   const [b, h, w, c] = x.shape;
   const f2 = factor * factor;
-  if (mask.rank !== 4 || mask.shape[0] !== b || mask.shape[1] !== h || mask.shape[2] !== w || mask.shape[3] !== 9 * f2) {
+  if (
+    mask.rank !== 4 ||
+    mask.shape[0] !== b ||
+    mask.shape[1] !== h ||
+    mask.shape[2] !== w ||
+    mask.shape[3] !== 9 * f2
+  ) {
     throw new Error(`convexUpsample: mask must be [${b},${h},${w},${9 * f2}], got [${mask.shape}]`);
   }
   return tf.tidy(() => {
@@ -49,7 +58,8 @@ export function convexUpsample(x: tf.Tensor4D, mask: tf.Tensor4D, factor: number
     const padded = padReplicate1(x);
     const taps: tf.Tensor[] = [];
     for (let dy = 0; dy < 3; dy++) {
-      for (let dx = 0; dx < 3; dx++) taps.push(tf.reshape(tf.slice(padded, [0, dy, dx, 0], [b, h, w, c]), [b * h * w, 1, c]));
+      for (let dx = 0; dx < 3; dx++)
+        taps.push(tf.reshape(tf.slice(padded, [0, dy, dx, 0], [b, h, w, c]), [b * h * w, 1, c]));
     }
     const neighbours = tf.concat(taps, 1); // [N, 9, C]
     return subPixelsToImage(tf.matMul(weights, neighbours), b, h, w, factor);
@@ -97,7 +107,8 @@ export class ConvexUpsampler extends Module {
     { factor = 4, hidden = 256 }: UpsamplerOptions = {},
   ) {
     super();
-    if (!Number.isInteger(factor) || factor < 1) throw new Error(`ConvexUpsampler: factor must be a positive integer, got ${factor}`);
+    if (!Number.isInteger(factor) || factor < 1)
+      throw new Error(`ConvexUpsampler: factor must be a positive integer, got ${factor}`);
     this.factor = factor;
     this.conv1 = this.registerModule('0', new Conv2d(channels, hidden, 3, { padding: 1 }));
     this.conv2 = this.registerModule('2', new Conv2d(hidden, 9 * factor * factor, 1));

@@ -52,7 +52,9 @@ export function multiViewWindowAttention(
   { views, splits, shift, heads = 1, crossView }: MultiViewWindowAttentionOptions,
 ): tf.Tensor4D {
   if (q.rank !== 4 || k.rank !== 4 || v.rank !== 4) {
-    throw new Error(`multiViewWindowAttention: q, k, v must be [V·B,H,W,C], got [${q.shape}], [${k.shape}], [${v.shape}]`);
+    throw new Error(
+      `multiViewWindowAttention: q, k, v must be [V·B,H,W,C], got [${q.shape}], [${k.shape}], [${v.shape}]`,
+    );
   }
   if (q.shape.join() !== k.shape.join() || q.shape.join() !== v.shape.join()) {
     throw new Error(`multiViewWindowAttention: q [${q.shape}], k [${k.shape}], v [${v.shape}] must match`);
@@ -61,9 +63,12 @@ export function multiViewWindowAttention(
   if (!Number.isInteger(views) || views < 1 || vb % views !== 0) {
     throw new Error(`multiViewWindowAttention: views=${views} must divide the batch axis ${vb}`);
   }
-  if (crossView && views < 2) throw new Error('multiViewWindowAttention: cross-view attention needs >= 2 views');
+  if (crossView && views < 2)
+    throw new Error('multiViewWindowAttention: cross-view attention needs >= 2 views');
   if (!Number.isInteger(splits) || splits < 1 || h % splits !== 0 || w % splits !== 0) {
-    throw new Error(`multiViewWindowAttention: a ${h}x${w} map is not divisible into ${splits}x${splits} windows`);
+    throw new Error(
+      `multiViewWindowAttention: a ${h}x${w} map is not divisible into ${splits}x${splits} windows`,
+    );
   }
   if (!Number.isInteger(heads) || heads < 1 || c % heads !== 0) {
     throw new Error(`multiViewWindowAttention: heads=${heads} must divide the ${c} channels`);
@@ -101,7 +106,12 @@ export function multiViewWindowAttention(
     const splitHeads = (t: tf.Tensor, len: number) =>
       heads === 1
         ? t
-        : tf.reshape(tf.transpose(tf.reshape(t, [k2 * vb, len, heads, d]), [0, 2, 1, 3]), [k2, vb * heads, len, d]);
+        : tf.reshape(tf.transpose(tf.reshape(t, [k2 * vb, len, heads, d]), [0, 2, 1, 3]), [
+            k2,
+            vb * heads,
+            len,
+            d,
+          ]);
     const qh = splitHeads(qw, lw);
     const kh = splitHeads(gatherKeys(kw), lk);
     const vh = splitHeads(gatherKeys(vw), lk);
@@ -143,7 +153,8 @@ function reverseWindowMajor(windows: tf.Tensor4D, splits: number): tf.Tensor4D {
   if (splits === 1) return windows;
   const parts = tf.split(windows, splits * splits, 0);
   const rows: tf.Tensor4D[] = [];
-  for (let ky = 0; ky < splits; ky++) rows.push(tf.concat(parts.slice(ky * splits, (ky + 1) * splits), 2) as tf.Tensor4D);
+  for (let ky = 0; ky < splits; ky++)
+    rows.push(tf.concat(parts.slice(ky * splits, (ky + 1) * splits), 2) as tf.Tensor4D);
   return tf.concat(rows, 1);
 }
 
@@ -156,9 +167,16 @@ function reverseWindowMajor(windows: tf.Tensor4D, splits: number): tf.Tensor4D {
  * @example
  * windowPositionEncoding(56, 72, 128, 2).shape; // [1, 56, 72, 128]
  */
-export function windowPositionEncoding(height: number, width: number, channels: number, splits: number): tf.Tensor4D {
+export function windowPositionEncoding(
+  height: number,
+  width: number,
+  channels: number,
+  splits: number,
+): tf.Tensor4D {
   if (height % splits !== 0 || width % splits !== 0) {
-    throw new Error(`windowPositionEncoding: a ${height}x${width} map is not divisible into ${splits}x${splits} windows`);
+    throw new Error(
+      `windowPositionEncoding: a ${height}x${width} map is not divisible into ${splits}x${splits} windows`,
+    );
   }
   return tf.tidy(() => {
     const pe = positionEmbeddingSine(height / splits, width / splits, channels / 2);

@@ -109,7 +109,9 @@ describe('CrossViewModule behaviour', () => {
     expect((await tf.max(spread).data())[0]).toBeLessThan(1e-5 * scale);
     // and equals <f, f>/sqrt(C) of the (identical) duplicated stream
     const self = tf.div(tf.sum(tf.square(r.features[0]), 3), Math.sqrt(8));
-    expect(await maxAbsDiff(tf.squeeze(tf.slice(cv, [0, 0, 0, 0], [1, 8, 12, 1]), [3]), self)).toBeLessThan(1e-5 * scale);
+    expect(await maxAbsDiff(tf.squeeze(tf.slice(cv, [0, 0, 0, 0], [1, 8, 12, 1]), [3]), self)).toBeLessThan(
+      1e-5 * scale,
+    );
     tf.dispose([im, ...r.outputs, ...r.features, ...r.costVolumes, spread, self]);
     m.dispose();
   });
@@ -216,8 +218,12 @@ describe('bad input', () => {
     const gray = tf.zeros([1, 64, 96, 1]);
     const batch2 = tf.zeros([2, 64, 96, 3]);
     expect(() => mod.forward([], null)).toThrow(/images: no views given/);
-    expect(() => mod.forward([a, small], cameras(2))).toThrow(/images\[1\]: size 48x96 differs from images\[0\] \(64x96\)/);
-    expect(() => mod.forward([a, gray], cameras(2))).toThrow(/images\[1\]: expected 3 \(RGB\) channels, got 1/);
+    expect(() => mod.forward([a, small], cameras(2))).toThrow(
+      /images\[1\]: size 48x96 differs from images\[0\] \(64x96\)/,
+    );
+    expect(() => mod.forward([a, gray], cameras(2))).toThrow(
+      /images\[1\]: expected 3 \(RGB\) channels, got 1/,
+    );
     expect(() => mod.forward([a, batch2], cameras(2))).toThrow(/images\[1\]: batch size 2 differs/);
     expect(() => mod.forward([a, b])).toThrow(/cameras: required for 2 views/);
     expect(() => mod.forward([a, b], { intrinsics: [K64x96, K64x96], cameraToWorld: [POSES[0]] })).toThrow(
@@ -230,16 +236,38 @@ describe('bad input', () => {
       /cameras.intrinsics: 1 matrices for 2 views/,
     );
     expect(() =>
-      mod.forward([a, b], { intrinsics: [K64x96, [[1, 2], [3, 4]]], cameraToWorld: [POSES[0], POSES[1]] }),
+      mod.forward([a, b], {
+        intrinsics: [
+          K64x96,
+          [
+            [1, 2],
+            [3, 4],
+          ],
+        ],
+        cameraToWorld: [POSES[0], POSES[1]],
+      }),
     ).toThrow(/cameras.intrinsics\[1\]: expected shape \[3,3\]/);
     expect(() =>
-      mod.forward([a, b], { intrinsics: [K64x96, K64x96], cameraToWorld: [POSES[0], [[1, 0, 0, 0], [0, 1, 0, 0], [0, 0, 1, 0], [1, 0, 0, 1]]] }),
+      mod.forward([a, b], {
+        intrinsics: [K64x96, K64x96],
+        cameraToWorld: [
+          POSES[0],
+          [
+            [1, 0, 0, 0],
+            [0, 1, 0, 0],
+            [0, 0, 1, 0],
+            [1, 0, 0, 1],
+          ],
+        ],
+      }),
     ).toThrow(/cameras.cameraToWorld\[1\]: last row must be \[0,0,0,1\]/);
     expect(() => mod.transformer.forward([tf.zeros([1, 8, 12, 8]), tf.zeros([1, 8, 12, 6])])).toThrow(
       /features\[1\] must be \[B,H,W,8\]/,
     );
     expect(() => new CrossViewModule({ mode: 'bogus' as CvmMode })).toThrow(/mode must be one of/);
-    expect(() => new CrossViewModule({ depthRange: 'nowhere' as 'indoor' })).toThrow(/unknown depthRange 'nowhere'/);
+    expect(() => new CrossViewModule({ depthRange: 'nowhere' as 'indoor' })).toThrow(
+      /unknown depthRange 'nowhere'/,
+    );
     tf.dispose([a, b, small, gray, batch2]);
     mod.dispose();
   });
@@ -254,7 +282,10 @@ describe('estimateMacs', () => {
     expect(macs.backbone / 2 / 1e9).toBeCloseTo(17.47, 1);
     expect(macs.transformer / 1e9).toBeCloseTo(50.34, 1);
     expect(macs.costVolume / 2 / 1e9).toBeCloseTo(0.264 + 0.066, 2);
-    expectClose([macs.total], [macs.backbone + macs.transformer + macs.adapter + macs.costVolume + macs.upsampler]);
+    expectClose(
+      [macs.total],
+      [macs.backbone + macs.transformer + macs.adapter + macs.costVolume + macs.upsampler],
+    );
     mod.dispose();
   });
 });

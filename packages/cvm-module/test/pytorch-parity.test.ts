@@ -5,12 +5,7 @@ import { expectClose } from '@cvm/test-utils';
 import { loadStateDict, torchShape } from '@cvm/nn';
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
-import {
-  CrossViewModule,
-  loadUniMatchWeights,
-  MultiViewTransformer,
-  normalizeImage,
-} from '../src/index.js';
+import { CrossViewModule, loadUniMatchWeights, MultiViewTransformer, normalizeImage } from '../src/index.js';
 import { FIXTURE_CONFIG, FIXTURES, Fixture } from './helpers.js';
 
 const fx = new Fixture('tiny.safetensors');
@@ -119,7 +114,10 @@ describe('UniMatch checkpoint names', () => {
       m
         .namedEntries()
         .filter((e) => /^(backbone|transformer)\./.test(e.name))
-        .map((e) => [e.name, e.layout === 'plain' ? [...e.variable.shape] : torchShape(e.variable.shape, e.layout)]),
+        .map((e) => [
+          e.name,
+          e.layout === 'plain' ? [...e.variable.shape] : torchShape(e.variable.shape, e.layout),
+        ]),
     );
     expect(ours).toEqual(ref.shapes);
     expect(m.backbone.numParameters()).toBe(1_049_120);
@@ -134,7 +132,10 @@ describe('UniMatch checkpoint names', () => {
     const sd: Record<string, tf.Tensor> = {};
     for (const [name, shape] of Object.entries(ref.shapes)) {
       const n = shape.reduce((a, b) => a * b, 1);
-      sd[`module.${name}`] = tf.tensor(Float32Array.from({ length: n }, () => ((seed = (seed * 16807) % 2147483647) / 2147483647) - 0.5), shape);
+      sd[`module.${name}`] = tf.tensor(
+        Float32Array.from({ length: n }, () => (seed = (seed * 16807) % 2147483647) / 2147483647 - 0.5),
+        shape,
+      );
     }
     sd['module.upsampler.0.weight'] = tf.zeros([256, 130, 3, 3]); // a GMDepth head part, ignored
     const report = loadUniMatchWeights(m, sd);

@@ -50,7 +50,11 @@ function bruteForce(
             for (let x2 = 0; x2 < w; x2++) {
               const yr2 = (y2 - sh + h) % h;
               const xr2 = (x2 - sw + w) % w;
-              if (Math.floor(yr2 / winH) !== Math.floor(yr / winH) || Math.floor(xr2 / winW) !== Math.floor(xr / winW)) continue;
+              if (
+                Math.floor(yr2 / winH) !== Math.floor(yr / winH) ||
+                Math.floor(xr2 / winW) !== Math.floor(xr / winW)
+              )
+                continue;
               const label2 = region(yr2, h, winH, sh) * 3 + region(xr2, w, winW, sw);
               keys.push([at(j, y2, x2), shift && label2 !== label ? -100 : 0]);
             }
@@ -89,7 +93,9 @@ describe('multiViewWindowAttention', () => {
       // 8×12 map, 2×2 windows of 4×6, shift (2, 3): every region pair occurs.
       const shape = [views, 8, 12, 8];
       const [q, k, v] = [1, 2, 3].map((s) => tf.mul(seededUniform(shape, s * 7 + views), 2));
-      const out = await expectNoLeaks(() => multiViewWindowAttention(q, k, v, { views, splits: 2, shift, heads, crossView }));
+      const out = await expectNoLeaks(() =>
+        multiViewWindowAttention(q, k, v, { views, splits: 2, shift, heads, crossView }),
+      );
       const expected = bruteForce(
         (await q.data()) as Float32Array,
         (await k.data()) as Float32Array,
@@ -126,11 +132,13 @@ describe('multiViewWindowAttention', () => {
 
   it('rejects maps not divisible into windows, and cross-view attention of one view', () => {
     const x = tf.zeros([2, 9, 12, 8]);
-    expect(() => multiViewWindowAttention(x, x, x, { views: 2, splits: 2, shift: false, crossView: true })).toThrow(
-      /9x12 map is not divisible into 2x2 windows/,
-    );
+    expect(() =>
+      multiViewWindowAttention(x, x, x, { views: 2, splits: 2, shift: false, crossView: true }),
+    ).toThrow(/9x12 map is not divisible into 2x2 windows/);
     const y = tf.zeros([1, 8, 12, 8]);
-    expect(() => multiViewWindowAttention(y, y, y, { views: 1, splits: 2, shift: false, crossView: true })).toThrow(/>= 2 views/);
+    expect(() =>
+      multiViewWindowAttention(y, y, y, { views: 1, splits: 2, shift: false, crossView: true }),
+    ).toThrow(/>= 2 views/);
     tf.dispose([x, y]);
   });
 });
