@@ -78,7 +78,9 @@ async function benchOne(backend: string, model: CrossViewModule): Promise<Row> {
   const t0 = performance.now();
   const info = await tf.profile(forward);
   const firstSeconds = (performance.now() - t0) / 1000;
-  log(`  ${backend}: first (profiled) forward ${firstSeconds.toFixed(2)} s`);
+  log(
+    `  ${backend}: first (profiled) forward ${firstSeconds.toFixed(2)} s, peak extra ${((info.peakBytes - before) / 2 ** 20).toFixed(1)} MiB`,
+  );
   const times: number[] = [];
   for (let i = 0; i < runs; i++) {
     const t1 = performance.now();
