@@ -1,0 +1,156 @@
+/**
+ * `pnpm --filter @cvm/cvm-module bench [--json] [--runs N=1] [--backends cpu,webgpu] [--size 448x576]`
+ *
+ * The paper's setting (Tab. A16): 448×576 input, 2 views, batch 1, the default (paper-size) CvM.
+ * Prints the parameter count per part, the analytic MACs/FLOPs per part (`estimateMacs`; FLOPs = 2 ×
+ * MACs; convs, linears, attention matmuls, cost-volume gathers + correlations, convex combination;
+ * norms/activations/softmax not counted), and per backend the time of a first (profiled) forward, the
+ * median of N further forwards and tf's peak extra memory during the first forward.
+ */
+import { initNodeWebGPU } from '@cvm/backend';
+// The union package registers the cpu backend and every stock gradient (tfjs-core alone has none).
+import '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
+import { CrossViewModule, estimateMacs } from '../src/index.js';
+
+const args = process.argv.slice(2);
+const flag = (name: string) => args.includes(`--${name}`);
+const option = (name: string, fallback: string) => {
+  const i = args.indexOf(`--${name}`);
+  return i >= 0 && args[i + 1] ? args[i + 1] : fallback;
+};
+const runs = Number(option('runs', '1'));
+const backends = option('backends', 'cpu,webgpu').split(',');
+const [H, W] = option('size', '448x576').split('x').map(Number);
+const json = flag('json');
+const log = (...m: unknown[]) => {
+  if (!json) console.log(...m);
+};
+
+// NYUv2-like camera at 448×576 (518.8 px focal length at 640×480, resized), a handheld baseline.
+const f = 518.8 * (W / 640);
+const K = [
+  [f, 0, (W - 1) / 2],
+  [0, f, (H - 1) / 2],
+  [0, 0, 1],
+];
+const yaw = 0.05;
+const c2w1 = [
+  [Math.cos(yaw), 0, Math.sin(yaw), 0.15],
+  [0, 1, 0, 0.02],
+  [-Math.sin(yaw), 0, Math.cos(yaw), 0.03],
+  [0, 0, 0, 1],
+];
+const c2w0 = [
+  [1, 0, 0, 0],
+  [0, 1, 0, 0],
+  [0, 0, 1, 0],
+  [0, 0, 0, 1],
+];
+const cameras = { intrinsics: [K, K], cameraToWorld: [c2w0, c2w1] };
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)];
+}
+
+interface Row {
+  backend: string;
+  firstSeconds: number;
+  forwardSeconds: number;
+  peakExtraMiB: number;
+  runs: number;
+}
+
+async function benchOne(backend: string, model: CrossViewModule): Promise<Row> {
+  const images = [
+    tf.randomUniform([1, H, W, 3], 0, 1, 'float32', 1),
+    tf.randomUniform([1, H, W, 3], 0, 1, 'float32', 2),
+  ];
+  const forward = async () => {
+    const out = model.forward(images, cameras);
+    await Promise.all(out.map((t) => t.data()));
+    tf.dispose(out);
+  };
+  // The first forward is also profiled (peak memory) and timed; on WebGPU it compiles the shaders, so
+  // it is reported separately and the median excludes it when there are further runs.
+  const before = tf.memory().numBytes;
+  const t0 = performance.now();
+  const info = await tf.profile(forward);
+  const firstSeconds = (performance.now() - t0) / 1000;
+  log(
+    `  ${backend}: first (profiled) forward ${firstSeconds.toFixed(2)} s, peak extra ${((info.peakBytes - before) / 2 ** 20).toFixed(1)} MiB`,
+  );
+  const times: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    const t1 = performance.now();
+    await forward();
+    times.push((performance.now() - t1) / 1000);
+    log(`  ${backend}: run ${i + 1}/${runs} ${times[i].toFixed(2)} s`);
+  }
+  tf.dispose(images);
+  return {
+    backend,
+    firstSeconds,
+    forwardSeconds: times.length ? median(times) : firstSeconds,
+    peakExtraMiB: (info.peakBytes - before) / 2 ** 20,
+    runs,
+  };
+}
+
+async function main() {
+  const model = new CrossViewModule();
+  const parts: Record<string, number> = {};
+  for (const [name, v] of model.namedParameters()) {
+    const part = name.slice(0, name.indexOf('.'));
+    parts[part] = (parts[part] ?? 0) + v.size;
+  }
+  const macs = estimateMacs(model, { height: H, width: W, views: 2 });
+  log(
+    `CvM at ${H}x${W}, 2 views, batch 1, L = ${model.depthRange.count}, ${model.transformer.numLayers} blocks`,
+  );
+  log('\npart          parameters    GMACs   GFLOPs');
+  for (const part of ['backbone', 'transformer', 'adapter', 'upsampler', 'costVolume'] as const) {
+    const p = parts[part] ?? 0;
+    const m = macs[part];
+    log(
+      `${part.padEnd(12)} ${String(p).padStart(11)} ${(m / 1e9).toFixed(2).padStart(8)} ${((2 * m) / 1e9).toFixed(2).padStart(8)}`,
+    );
+  }
+  log(
+    `${'total'.padEnd(12)} ${String(model.numParameters()).padStart(11)} ${(macs.total / 1e9).toFixed(2).padStart(8)} ${((2 * macs.total) / 1e9).toFixed(2).padStart(8)}  (${((2 * macs.total) / 1e12).toFixed(3)} TFLOPs; paper: ~5 M, 0.27 TFLOPs)`,
+  );
+
+  const rows: Row[] = [];
+  for (const backend of backends) {
+    if (backend === 'webgpu') {
+      const gpu = await initNodeWebGPU();
+      if (!gpu.available) {
+        log(`webgpu: skipped (${gpu.reason})`);
+        continue;
+      }
+      await import('@tensorflow/tfjs-backend-webgpu');
+    }
+    if (!(await tf.setBackend(backend))) {
+      log(`${backend}: could not be initialised`);
+      continue;
+    }
+    log(`\nrunning ${backend} ...`);
+    rows.push(await benchOne(backend, model));
+  }
+  const result = { size: { height: H, width: W, views: 2 }, parameters: parts, macs, rows };
+  if (json) console.log(JSON.stringify(result));
+  else {
+    console.log('\nbackend   first(s)  forward(s)  peak extra (MiB)');
+    for (const r of rows) {
+      console.log(
+        `${r.backend.padEnd(8)} ${r.firstSeconds.toFixed(2).padStart(9)} ${r.forwardSeconds.toFixed(2).padStart(11)}  ${r.peakExtraMiB.toFixed(1).padStart(15)}`,
+      );
+    }
+  }
+  model.dispose();
+  // Dawn keeps the process alive while navigator.gpu is referenced.
+  process.exit(0);
+}
+
+await main();

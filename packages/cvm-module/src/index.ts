@@ -1,0 +1,25 @@
+export type { CvmCameras } from './cameras.js';
+export type { CvmMacs } from './cost.js';
+export { estimateMacs } from './cost.js';
+export type { CrossViewModuleConfig, CvmIntermediates, CvmMode } from './cross-view-module.js';
+export { CrossViewModule, FEATURE_STRIDE } from './cross-view-module.js';
+export type {
+  AttentionContext,
+  MultiViewTransformerOptions,
+  TransformerLayerOptions,
+} from './multiview-transformer.js';
+export { MultiViewTransformer, TransformerBlock, TransformerLayer } from './multiview-transformer.js';
+export type { SpatialEncoderOptions } from './spatial-encoder.js';
+export {
+  IMAGENET_MEAN,
+  IMAGENET_STD,
+  normalizeImage,
+  ResidualBlock,
+  SpatialEncoder,
+} from './spatial-encoder.js';
+export type { UniMatchLoadReport } from './unimatch-weights.js';
+export { loadUniMatchWeights } from './unimatch-weights.js';
+export type { UpsamplerKind, UpsamplerOptions } from './upsampler.js';
+export { ConvexUpsampler, convexUpsample, PixelShuffleUpsampler, pixelShuffle } from './upsampler.js';
+export type { MultiViewWindowAttentionOptions } from './window-attention.js';
+export { multiViewWindowAttention, windowPositionEncoding } from './window-attention.js';

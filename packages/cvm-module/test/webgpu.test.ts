@@ -1,0 +1,48 @@
+import '@tensorflow/tfjs-backend-cpu';
+import '@tensorflow/tfjs-core/dist/register_all_gradients';
+import { useWebGPUForTests } from '@cvm/backend';
+import { expectClose, seededUniform } from '@cvm/test-utils';
+import * as tf from '@tensorflow/tfjs-core';
+import { describe, expect, it } from 'vitest';
+import { CrossViewModule } from '../src/index.js';
+import { K64x96, POSES, TINY_CONFIG } from './helpers.js';
+
+describe('webgpu backend (SwiftShader in Node)', () => {
+  it('matches the cpu backend for 3 views, forward and gradients', async () => {
+    await tf.setBackend('cpu');
+    const m = new CrossViewModule(TINY_CONFIG);
+    const cams = { intrinsics: [K64x96, K64x96, K64x96], cameraToWorld: POSES.slice(0, 3) };
+    const run = async () => {
+      const ims = [1, 2, 3].map((s) => seededUniform([1, 64, 96, 3], s, 0, 1));
+      const w = seededUniform([1, 32, 48, 12], 9);
+      const { value, grads } = tf.variableGrads(
+        () => tf.addN(m.forward(ims, cams).map((o) => tf.sum(tf.mul(o, w)))) as tf.Scalar,
+        [m.backbone.conv1.weight, m.transformer.layers.get(0).cross_attn_ffn.k_proj.weight],
+      );
+      const out = m.forward(ims, cams);
+      const result = {
+        out: await Promise.all(out.map((o) => o.data())),
+        loss: (await value.data())[0],
+        grads: await Promise.all(Object.values(grads).map((g) => g.data())),
+      };
+      tf.dispose([...ims, w, value, ...Object.values(grads), ...out]);
+      return result;
+    };
+    const cpu = await run();
+    if (!(await useWebGPUForTests())) return;
+    expect(tf.getBackend()).toBe('webgpu');
+    const before = tf.memory().numTensors;
+    const gpu = await run();
+    expect(tf.memory().numTensors).toBe(before);
+    for (let i = 0; i < 3; i++) {
+      const scale = Math.max(...Array.from(cpu.out[i], Math.abs));
+      expectClose(gpu.out[i] as Float32Array, cpu.out[i] as Float32Array, { atol: 1e-4 * scale });
+    }
+    expectClose([gpu.loss], [cpu.loss], { rtol: 1e-3 });
+    for (let i = 0; i < cpu.grads.length; i++) {
+      const scale = Math.max(...Array.from(cpu.grads[i], Math.abs));
+      expectClose(gpu.grads[i] as Float32Array, cpu.grads[i] as Float32Array, { atol: 1e-3 * scale });
+    }
+    m.dispose();
+  });
+});
