@@ -12,7 +12,7 @@ import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { initNodeWebGPU } from '@cvm/backend';
-import { costVolume } from '@cvm/cost-volume';
+import { costVolume } from '../src/index.js';
 import { DEPTH_PRESETS, inverseDepthCandidates } from '@cvm/geometry';
 // The union package registers the cpu backend and every stock gradient (tfjs-core alone has none).
 import '@tensorflow/tfjs';
