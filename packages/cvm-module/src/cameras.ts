@@ -1,4 +1,11 @@
-import { checkIntrinsics, checkPoses, type MatrixBatch, type MatrixInput } from '@cvm/geometry';
+import {
+  checkIntrinsics,
+  checkPoses,
+  invertPoseData,
+  type MatrixBatch,
+  type MatrixInput,
+  multiply4x4,
+} from '@cvm/geometry';
 
 /** Cameras of the views given to `CrossViewModule`, in input-image pixels and OpenCV axes. */
 export interface CvmCameras {
@@ -79,39 +86,11 @@ export function identityCameras(views: number, batch: number): FeatureCameras {
   };
 }
 
-/** Inverse of an affine 4×4 (`[A t; 0 1]`), row-major. */
-function invertAffine(p: ArrayLike<number>): Float64Array {
-  const [a, b, c, d, e, f, g, h, i] = [p[0], p[1], p[2], p[4], p[5], p[6], p[8], p[9], p[10]];
-  const det = a * (e * i - f * h) - b * (d * i - f * g) + c * (d * h - e * g);
-  // biome-ignore format: a 3×3 matrix
-  const r = [
-    (e * i - f * h) / det, (c * h - b * i) / det, (b * f - c * e) / det,
-    (f * g - d * i) / det, (a * i - c * g) / det, (c * d - a * f) / det,
-    (d * h - e * g) / det, (b * g - a * h) / det, (a * e - b * d) / det,
-  ];
-  const out = new Float64Array(16);
-  for (let row = 0; row < 3; row++) {
-    out[row * 4] = r[row * 3];
-    out[row * 4 + 1] = r[row * 3 + 1];
-    out[row * 4 + 2] = r[row * 3 + 2];
-    out[row * 4 + 3] = -(r[row * 3] * p[3] + r[row * 3 + 1] * p[7] + r[row * 3 + 2] * p[11]);
-  }
-  out[15] = 1;
-  return out;
-}
-
 /** `T_nbr<-ref = inv(c2w_nbr)·c2w_ref` for every batch item: `[B·16]` row-major. */
 export function relativePoses(c2wRef: Float64Array, c2wNbr: Float64Array): Float64Array {
   const out = new Float64Array(c2wRef.length);
   for (let o = 0; o < out.length; o += 16) {
-    const inv = invertAffine(c2wNbr.subarray(o, o + 16));
-    for (let i = 0; i < 4; i++) {
-      for (let j = 0; j < 4; j++) {
-        let s = 0;
-        for (let k = 0; k < 4; k++) s += inv[i * 4 + k] * c2wRef[o + k * 4 + j];
-        out[o + i * 4 + j] = s;
-      }
-    }
+    out.set(multiply4x4(invertPoseData(c2wNbr.subarray(o, o + 16)), c2wRef.subarray(o, o + 16)), o);
   }
   return out;
 }

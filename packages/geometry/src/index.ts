@@ -2,7 +2,8 @@ export type { MatrixInput, MatrixBatch } from './matrix-input.js';
 export { readMatrices } from './matrix-input.js';
 export { checkIntrinsics, invertIntrinsics, scaleIntrinsics } from './camera.js';
 export type { IntrinsicsScaling } from './camera.js';
-export { checkPoses, relativePose } from './pose.js';
+export { checkPoses, invertPoseData, relativePose } from './pose.js';
+export { mul4 as multiply4x4 } from './small-matrix.js';
 export {
   DEPTH_PRESETS,
   checkDepthRange,

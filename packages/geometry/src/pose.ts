@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { type MatrixBatch, type MatrixInput, commonBatch, matrixAt, readMatrices } from './matrix-input.js';
+import { mul4 } from './small-matrix.js';
 
 /**
  * Checks 4x4 homogeneous transforms: finite, last row `[0,0,0,1]`, invertible rotation block.
@@ -73,14 +74,7 @@ export function relativePose(cameraToWorldRef: MatrixInput, cameraToWorldNbr: Ma
   const n = batch ?? 1;
   const out = new Float32Array(16 * n);
   for (let b = 0; b < n; b++) {
-    const inv = invertPoseData(matrixAt(nbr, b));
-    const r = matrixAt(ref, b);
-    for (let i = 0; i < 4; i++)
-      for (let j = 0; j < 4; j++) {
-        let s = 0;
-        for (let k = 0; k < 4; k++) s += inv[i * 4 + k] * r[k * 4 + j];
-        out[b * 16 + i * 4 + j] = s;
-      }
+    out.set(mul4(invertPoseData(matrixAt(nbr, b)), matrixAt(ref, b)), b * 16);
   }
   return tf.tensor(out, batch === null ? [4, 4] : [batch, 4, 4]);
 }
