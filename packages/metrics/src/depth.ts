@@ -1,13 +1,10 @@
 import {
   asNhwc,
   checkSameSize,
-  type DenseInput,
   type NonFinitePolicy,
   nonFiniteError,
   type ReadArray,
-  readInput,
-  readSync,
-  type ShapedArray,
+  PairEvaluator,
 } from './input.js';
 
 export interface DepthOptions {
@@ -54,7 +51,7 @@ export interface DepthResult {
  * await ev.update(predDepth, gtDepth);
  * ev.result().rmse; // metres
  */
-export class DepthEvaluator {
+export class DepthEvaluator extends PairEvaluator {
   readonly minDepth: number;
   readonly maxDepth: number;
   readonly nonFinite: NonFinitePolicy;
@@ -73,23 +70,15 @@ export class DepthEvaluator {
   private skipped = 0;
 
   constructor(options: DepthOptions = {}) {
+    super();
     this.minDepth = options.minDepth ?? 0;
     this.maxDepth = options.maxDepth ?? 80;
     this.nonFinite = options.nonFinite ?? 'error';
     if (!(this.maxDepth > this.minDepth)) throw new Error('maxDepth must be greater than minDepth');
   }
 
-  /** Adds a batch; `pred`, `gt`: `[B,H,W(,1)]` metres. */
-  async update(pred: DenseInput, gt: DenseInput): Promise<void> {
-    this.add(await readInput(pred, 'pred'), await readInput(gt, 'gt'));
-  }
-
-  /** Synchronous `update` for typed arrays. */
-  updateSync(pred: ShapedArray, gt: ShapedArray): void {
-    this.add(readSync(pred, 'pred'), readSync(gt, 'gt'));
-  }
-
-  private add(predArr: ReadArray, gtArr: ReadArray): void {
+  /** One batch (see `update`): `pred`, `gt`: `[B,H,W(,1)]` metres. */
+  protected add(predArr: ReadArray, gtArr: ReadArray): void {
     const p = asNhwc(predArr, 'pred', 1);
     const g = asNhwc(gtArr, 'gt', 1);
     checkSameSize(p, 'pred', g, 'gt');

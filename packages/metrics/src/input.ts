@@ -111,3 +111,18 @@ export function nonFiniteError(name: string, i: number, x: Nhwc, v: number): Err
       '(those pixels are then left out and counted in result.skippedNonFinite)',
   );
 }
+
+/** The `update` / `updateSync` pair shared by every prediction-vs-ground-truth evaluator. */
+export abstract class PairEvaluator {
+  /** Adds a batch: tfjs tensors (read with `await t.data()`) or typed arrays with their shapes. */
+  async update(pred: DenseInput, gt: DenseInput): Promise<void> {
+    this.add(await readInput(pred, 'pred'), await readInput(gt, 'gt'));
+  }
+
+  /** Synchronous `update` for typed arrays. */
+  updateSync(pred: ShapedArray, gt: ShapedArray): void {
+    this.add(readSync(pred, 'pred'), readSync(gt, 'gt'));
+  }
+
+  protected abstract add(pred: ReadArray, gt: ReadArray): void;
+}

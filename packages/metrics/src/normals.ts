@@ -1,14 +1,11 @@
 import {
   asNhwc,
   checkSameSize,
-  type DenseInput,
   type NonFinitePolicy,
   nonFiniteError,
   type ReadArray,
-  readInput,
-  readSync,
-  type ShapedArray,
   where,
+  PairEvaluator,
 } from './input.js';
 
 const RAD2DEG = 180 / Math.PI;
@@ -141,7 +138,7 @@ export interface NormalsOptions {
  * await ev.update(predNormals, gtNormals);
  * ev.result().mErr; // degrees
  */
-export class NormalsEvaluator {
+export class NormalsEvaluator extends PairEvaluator {
   readonly predEncoding: 'raw' | 'png';
   readonly ignoreIndex: number;
   readonly nonFinite: NonFinitePolicy;
@@ -149,20 +146,13 @@ export class NormalsEvaluator {
   private skipped = 0;
 
   constructor(options: NormalsOptions = {}) {
+    super();
     this.predEncoding = options.predEncoding ?? 'raw';
     this.ignoreIndex = options.ignoreIndex ?? 255;
     this.nonFinite = options.nonFinite ?? 'error';
   }
 
-  async update(pred: DenseInput, gt: DenseInput): Promise<void> {
-    this.add(await readInput(pred, 'pred'), await readInput(gt, 'gt'));
-  }
-
-  updateSync(pred: ShapedArray, gt: ShapedArray): void {
-    this.add(readSync(pred, 'pred'), readSync(gt, 'gt'));
-  }
-
-  private add(predArr: ReadArray, gtArr: ReadArray): void {
+  protected add(predArr: ReadArray, gtArr: ReadArray): void {
     const p = asNhwc(predArr, 'pred', 3);
     const g = asNhwc(gtArr, 'gt', 3);
     checkSameSize(p, 'pred', g, 'gt');

@@ -1,14 +1,11 @@
 import {
   asNhwc,
   checkSameSize,
-  type DenseInput,
   type NonFinitePolicy,
   nonFiniteError,
   type ReadArray,
-  readInput,
-  readSync,
-  type ShapedArray,
   where,
+  PairEvaluator,
 } from './input.js';
 
 /**
@@ -65,7 +62,7 @@ export interface SaliencyResult {
  * await ev.update(prob, mask);
  * ev.result().maxF; // percent
  */
-export class SaliencyEvaluator {
+export class SaliencyEvaluator extends PairEvaluator {
   readonly thresholds: number[];
   readonly predScale: number;
   readonly beta2: number;
@@ -79,6 +76,7 @@ export class SaliencyEvaluator {
   private skipped = 0;
 
   constructor(options: SaliencyOptions = {}) {
+    super();
     this.thresholds = (options.thresholds ?? SALIENCY_THRESHOLDS).map((t) => Math.fround(t));
     this.predScale = options.predScale ?? 1;
     this.beta2 = options.beta2 ?? 0.3;
@@ -91,15 +89,7 @@ export class SaliencyEvaluator {
     this.iouSum = new Float64Array(T);
   }
 
-  async update(pred: DenseInput, gt: DenseInput): Promise<void> {
-    this.add(await readInput(pred, 'pred'), await readInput(gt, 'gt'));
-  }
-
-  updateSync(pred: ShapedArray, gt: ShapedArray): void {
-    this.add(readSync(pred, 'pred'), readSync(gt, 'gt'));
-  }
-
-  private add(predArr: ReadArray, gtArr: ReadArray): void {
+  protected add(predArr: ReadArray, gtArr: ReadArray): void {
     const p = asNhwc(predArr, 'pred', 1);
     const g = asNhwc(gtArr, 'gt', 1);
     checkSameSize(p, 'pred', g, 'gt');

@@ -1,15 +1,12 @@
 import {
   asNhwc,
   checkSameSize,
-  type DenseInput,
   type NonFinitePolicy,
   type Nhwc,
   nonFiniteError,
   type ReadArray,
-  readInput,
-  readSync,
-  type ShapedArray,
   where,
+  PairEvaluator,
 } from './input.js';
 
 /** Class counts of the protocol: NYUD-40 (no background), PASCAL-Context 21 (20 + background), parts 7. */
@@ -52,7 +49,7 @@ export interface SegmentationResult {
  * await ev.update(predLabels, gtLabels); // tensors or {data, shape}
  * ev.result().mIoU; // percent
  */
-export class SegmentationEvaluator {
+export class SegmentationEvaluator extends PairEvaluator {
   readonly numClasses: number;
   readonly ignoreIndex: number;
   readonly nonFinite: NonFinitePolicy;
@@ -61,6 +58,7 @@ export class SegmentationEvaluator {
   private skipped = 0;
 
   constructor(options: SegmentationOptions) {
+    super();
     const { numClasses, ignoreIndex = 255, nonFinite = 'error' } = options;
     if (!Number.isInteger(numClasses) || numClasses < 1) {
       throw new Error(`numClasses must be a positive integer; got ${numClasses}`);
@@ -74,17 +72,8 @@ export class SegmentationEvaluator {
     this.confusion = new Float64Array(numClasses * numClasses);
   }
 
-  /** Adds a batch. `pred`: labels `[B,H,W(,1)]` or scores `[B,H,W,C]`; `gt`: labels `[B,H,W(,1)]`. */
-  async update(pred: DenseInput, gt: DenseInput): Promise<void> {
-    this.add(await readInput(pred, 'pred'), await readInput(gt, 'gt'));
-  }
-
-  /** Synchronous `update` for typed arrays. */
-  updateSync(pred: ShapedArray, gt: ShapedArray): void {
-    this.add(readSync(pred, 'pred'), readSync(gt, 'gt'));
-  }
-
-  private add(predArr: ReadArray, gtArr: ReadArray): void {
+  /** One batch (see `update`). `pred`: labels `[B,H,W(,1)]` or scores `[B,H,W,C]`; `gt`: labels `[B,H,W(,1)]`. */
+  protected add(predArr: ReadArray, gtArr: ReadArray): void {
     const C = this.numClasses;
     const g = asNhwc(gtArr, 'gt', 1);
     const p: Nhwc = isScoreMap(predArr, g, C) ? asNhwc(predArr, 'pred', C) : asNhwc(predArr, 'pred', 1);

@@ -1,14 +1,11 @@
 import {
   asNhwc,
   checkSameSize,
-  type DenseInput,
   type NonFinitePolicy,
   nonFiniteError,
   type ReadArray,
-  readInput,
-  readSync,
-  type ShapedArray,
   where,
+  PairEvaluator,
 } from '../input.js';
 import { BoundaryMatcher } from './match.js';
 import { edgeNms } from './nms.js';
@@ -201,7 +198,7 @@ function unpad(p: number, stride: number): number {
  * await ev.update(edgeProb, edgeGt);
  * ev.result().odsF; // 0..1 (the paper prints 100·odsF)
  */
-export class BoundaryEvaluator {
+export class BoundaryEvaluator extends PairEvaluator {
   readonly maxDist: number;
   readonly thresholds: number[];
   readonly quantize: boolean;
@@ -214,6 +211,7 @@ export class BoundaryEvaluator {
   private skipped = 0;
 
   constructor(options: BoundaryOptions) {
+    super();
     const md = options.maxDist ?? (options.dataset ? BOUNDARY_MAX_DIST[options.dataset] : undefined);
     if (md === undefined)
       throw new Error("BoundaryEvaluator: pass {dataset: 'nyud' | 'pascal'} or {maxDist}");
@@ -239,16 +237,8 @@ export class BoundaryEvaluator {
     this.pooled = this.thresholds.map(() => ({ cntR: 0, sumR: 0, cntP: 0, sumP: 0 }));
   }
 
-  async update(pred: DenseInput, gt: DenseInput): Promise<void> {
-    this.add(await readInput(pred, 'pred'), await readInput(gt, 'gt'));
-  }
-
-  updateSync(pred: ShapedArray, gt: ShapedArray): void {
-    this.add(readSync(pred, 'pred'), readSync(gt, 'gt'));
-  }
-
   /** Counts of one image, pooled into the evaluator; returns them per threshold. */
-  private add(predArr: ReadArray, gtArr: ReadArray): void {
+  protected add(predArr: ReadArray, gtArr: ReadArray): void {
     const p = asNhwc(predArr, 'pred', 1);
     const g = asNhwc(gtArr, 'gt', 1);
     checkSameSize(p, 'pred', g, 'gt');
