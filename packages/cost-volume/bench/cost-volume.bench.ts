@@ -11,7 +11,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { initNodeWebGPU } from '@cvm/backend';
+import { type BackendName, selectBackend } from '@cvm/backend';
 import { costVolume } from '../src/index.js';
 import { DEPTH_PRESETS, inverseDepthCandidates } from '@cvm/geometry';
 // The union package registers the cpu backend and every stock gradient (tfjs-core alone has none).
@@ -175,16 +175,11 @@ function torchReference(): { forwardSeconds: number; forwardBackwardSeconds: num
 async function main() {
   const rows: Row[] = [];
   for (const backend of backends) {
-    if (backend === 'webgpu') {
-      const gpu = await initNodeWebGPU();
-      if (!gpu.available) {
-        log(`webgpu: skipped (${gpu.reason})`);
-        continue;
-      }
-      await import('@tensorflow/tfjs-backend-webgpu');
-    }
-    if (!(await tf.setBackend(backend))) {
-      log(`${backend}: could not be initialised`);
+    try {
+      // Dawn for webgpu in Node, the backend package's import, tf.setBackend: @cvm/backend does all three.
+      await selectBackend([backend as BackendName]);
+    } catch (err) {
+      log(`${backend}: skipped (${(err as Error).message})`);
       continue;
     }
     for (const impl of flag('skip-composite') ? (['fused'] as const) : (['fused', 'composite'] as const)) {

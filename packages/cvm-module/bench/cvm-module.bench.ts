@@ -7,7 +7,7 @@
  * norms/activations/softmax not counted), and per backend the time of a first (profiled) forward, the
  * median of N further forwards and tf's peak extra memory during the first forward.
  */
-import { initNodeWebGPU } from '@cvm/backend';
+import { type BackendName, selectBackend } from '@cvm/backend';
 // The union package registers the cpu backend and every stock gradient (tfjs-core alone has none).
 import '@tensorflow/tfjs';
 import * as tf from '@tensorflow/tfjs-core';
@@ -123,16 +123,11 @@ async function main() {
 
   const rows: Row[] = [];
   for (const backend of backends) {
-    if (backend === 'webgpu') {
-      const gpu = await initNodeWebGPU();
-      if (!gpu.available) {
-        log(`webgpu: skipped (${gpu.reason})`);
-        continue;
-      }
-      await import('@tensorflow/tfjs-backend-webgpu');
-    }
-    if (!(await tf.setBackend(backend))) {
-      log(`${backend}: could not be initialised`);
+    try {
+      // Dawn for webgpu in Node, the backend package's import, tf.setBackend: @cvm/backend does all three.
+      await selectBackend([backend as BackendName]);
+    } catch (err) {
+      log(`${backend}: skipped (${(err as Error).message})`);
       continue;
     }
     log(`\nrunning ${backend} ...`);
