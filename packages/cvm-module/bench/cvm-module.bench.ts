@@ -4,7 +4,7 @@
  * The paper's setting (Tab. A16): 448×576 input, 2 views, batch 1, the default (paper-size) CvM.
  * Prints the parameter count per part, the analytic MACs/FLOPs per part (`estimateMacs`; FLOPs = 2 ×
  * MACs; convs, linears, attention matmuls, cost-volume gathers + correlations, convex combination;
- * norms/activations/softmax not counted), and per backend the time of a first (profiled) forward, the
+ * norms/activations/softmax not counted), and per backend the time of a first forward, the
  * median of N further forwards and the peak extra memory of the first forward (cpu: tf.profile's peak of
  * live tensor bytes; webgpu: growth of the GPU buffer pool, see `benchOne`).
  */
@@ -74,11 +74,11 @@ async function benchOne(backend: string, model: CrossViewModule): Promise<Row> {
     tf.dispose(out);
   };
   // The first forward is timed on its own (on WebGPU it compiles the shaders); the median of further
-  // runs excludes it. Peak memory: on cpu, tf.profile's peak of live tensor bytes during that forward.
+  // runs excludes it. Peak memory: off WebGPU, tf.profile's peak of live tensor bytes during that forward.
   // tf.profile times every kernel and reads back every output, which on WebGPU costs far more than the
   // forward itself, so there the peak is the growth of the backend's GPU buffer pool instead (freed
   // buffers stay pooled, so after the forward it holds the high-water mark of buffer bytes).
-  const profiled = tf.getBackend() === 'cpu';
+  const profiled = tf.getBackend() !== 'webgpu';
   const before = tf.memory() as tf.MemoryInfo & { numBytesAllocatedInGPU?: number };
   const t0 = performance.now();
   let peakBytes: number;
