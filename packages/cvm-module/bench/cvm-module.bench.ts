@@ -55,6 +55,9 @@ function median(xs: number[]): number {
   return s[Math.floor(s.length / 2)];
 }
 
+/** `tf.memory()`; the WebGPU backend adds the bytes its buffer pool holds. */
+type BackendMemory = tf.MemoryInfo & { numBytesAllocatedInGPU?: number };
+
 interface Row {
   backend: string;
   firstSeconds: number;
@@ -79,7 +82,7 @@ async function benchOne(backend: string, model: CrossViewModule): Promise<Row> {
   // forward itself, so there the peak is the growth of the backend's GPU buffer pool instead (freed
   // buffers stay pooled, so after the forward it holds the high-water mark of buffer bytes).
   const profiled = tf.getBackend() !== 'webgpu';
-  const before = tf.memory() as tf.MemoryInfo & { numBytesAllocatedInGPU?: number };
+  const before = tf.memory() as BackendMemory;
   const t0 = performance.now();
   let peakBytes: number;
   if (profiled) {
@@ -87,7 +90,7 @@ async function benchOne(backend: string, model: CrossViewModule): Promise<Row> {
     peakBytes = info.peakBytes - before.numBytes;
   } else {
     await forward();
-    const after = tf.memory() as tf.MemoryInfo & { numBytesAllocatedInGPU?: number };
+    const after = tf.memory() as BackendMemory;
     peakBytes = (after.numBytesAllocatedInGPU ?? Number.NaN) - (before.numBytesAllocatedInGPU ?? 0);
   }
   const firstSeconds = (performance.now() - t0) / 1000;
