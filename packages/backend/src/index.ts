@@ -7,3 +7,4 @@ export type { AdapterInfo } from './webgpu-adapter.js';
 export { useWebGPUForTests } from './testing.js';
 export { registerWasmBackend, wasmThreadsCount } from './wasm/wasm-backend.js';
 export type { WasmBackendOptions } from './wasm/wasm-backend.js';
+export { cpuConv2DBackpropFilterConfig, registerCpuTrainingKernels } from './cpu/conv2d-backprop-filter.js';

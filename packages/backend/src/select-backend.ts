@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
+import { registerCpuTrainingKernels } from './cpu/conv2d-backprop-filter.js';
 import { initNodeWebGPU } from './node-webgpu.js';
 import { registerWasmBackend, wasmThreadsCount } from './wasm/wasm-backend.js';
 import { describeAdapter } from './webgpu-adapter.js';
@@ -72,6 +73,13 @@ async function register(
       return errorMessage(err);
     }
   }
+  if (name === 'cpu') {
+    const failure = tf.findBackendFactory('cpu')
+      ? undefined
+      : await importOptional('@tensorflow/tfjs-backend-cpu');
+    if (failure === undefined) registerCpuTrainingKernels();
+    return failure;
+  }
   if (tf.findBackendFactory(name)) return undefined;
   switch (name) {
     case 'tensorflow': {
@@ -90,7 +98,7 @@ async function register(
     case 'wasm':
       return importOptional('@tensorflow/tfjs-backend-wasm');
     case 'cpu':
-      return importOptional('@tensorflow/tfjs-backend-cpu');
+      return undefined; // handled above
   }
 }
 
