@@ -97,8 +97,6 @@ async function register(
       return importOptional('@tensorflow/tfjs-backend-webgl');
     case 'wasm':
       return importOptional('@tensorflow/tfjs-backend-wasm');
-    case 'cpu':
-      return undefined; // handled above
   }
 }
 

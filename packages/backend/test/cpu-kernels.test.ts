@@ -43,8 +43,10 @@ describe('cpu Conv2DBackpropFilter', () => {
     it(`matches tfjs's kernel: x ${c.x}, k ${c.k}, stride ${c.s}, pad ${c.pad}`, () => {
       const filterShape = [...c.k, c.x[3]!, c.co];
       const x = seededUniform(c.x, 10 * i) as tf.Tensor4D;
-      const w = tf.zeros(filterShape) as tf.Tensor4D;
-      const outShape = tf.conv2d(x, w, c.s, c.pad).shape;
+      const w = tf.zeros(filterShape) as unknown as tf.Tensor4D;
+      const probe = tf.conv2d(x, w, c.s, c.pad);
+      const outShape = probe.shape as number[];
+      probe.dispose();
       const dy = seededUniform(outShape, 10 * i + 1) as tf.Tensor4D;
       const attrs = { strides: c.s, pad: c.pad, dataFormat: 'NHWC', dimRoundingMode: undefined, filterShape };
       const before = tf.memory().numTensors;
