@@ -104,6 +104,36 @@ describe('wasm training kernels against cpu', () => {
   }
 });
 
+describe('wasm heap kernels against cpu', () => {
+  const x = () => seededUniform([3, 5, 4, 6], 11);
+  const cases: [string, () => tf.Tensor[]][] = [
+    ['Slice inner window', () => [tf.slice(x(), [1, 2, 1, 3], [2, 3, 2, 2])]],
+    ['Slice of full trailing axes', () => [tf.slice(x(), [1, 1, 0, 0], [2, 3, -1, -1])]],
+    [
+      'Slice rank 1 and 2',
+      () => [tf.slice(tf.range(0, 10), 3, 4), tf.slice(tf.reshape(x(), [15, 24]), [2, 5], [7, 9])],
+    ],
+    ['Slice of int32', () => [tf.slice(tf.cast(tf.mul(x(), 100), 'int32'), [0, 1, 1, 0], [3, 2, 2, 6])]],
+    ['SplitV', () => tf.split(x(), [1, 3, 1], 1)],
+    ['SplitV last axis', () => tf.split(x(), 3, 3)],
+    ['Unpack', () => tf.unstack(x(), 2)],
+    ['Erf', () => [tf.erf(tf.mul(x(), 3)), tf.erf(tf.tensor1d([0, -0, 1e-8, -5, 5]))]],
+    [
+      'Slice and Erf gradients',
+      () => tf.grads((a: tf.Tensor) => tf.sum(tf.erf(tf.slice(a, [1, 0, 1, 2], [2, 5, 2, 3]))))([x()]),
+    ],
+  ];
+  for (const [name, f] of cases) {
+    it(`${name} matches cpu exactly`, async () => {
+      const g = () => tf.tidy(() => f().map((t) => tf.cast(t, 'float32')));
+      const cpu = await on('cpu', g);
+      const wasm = await on('wasm', g);
+      expect(wasm.length).toBe(cpu.length);
+      for (let i = 0; i < cpu.length; i++) expect(Array.from(wasm[i]!)).toEqual(Array.from(cpu[i]!));
+    });
+  }
+});
+
 describe('wasm threads', () => {
   it('gives the same results with 1 and 2 threads', async () => {
     const f = () =>

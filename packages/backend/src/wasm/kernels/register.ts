@@ -2,6 +2,8 @@ import * as tf from '@tensorflow/tfjs-core';
 import { batchMatMulConfig } from './batch-mat-mul.js';
 import { conv2DBackpropFilterConfig } from './conv2d-backprop-filter.js';
 import { conv2DBackpropInputConfig } from './conv2d-backprop-input.js';
+import { erfConfig } from './erf.js';
+import { sliceConfigs } from './slice.js';
 
 let registered = false;
 
@@ -9,7 +11,13 @@ let registered = false;
 export function registerWasmTrainingKernels(): void {
   if (registered) return;
   registered = true;
-  for (const config of [batchMatMulConfig(), conv2DBackpropFilterConfig, conv2DBackpropInputConfig]) {
+  for (const config of [
+    batchMatMulConfig(),
+    conv2DBackpropFilterConfig,
+    conv2DBackpropInputConfig,
+    erfConfig,
+    ...sliceConfigs(),
+  ]) {
     if (tf.getKernel(config.kernelName, 'wasm')) tf.unregisterKernel(config.kernelName, 'wasm');
     tf.registerKernel(config);
   }
