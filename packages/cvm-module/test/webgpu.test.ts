@@ -8,7 +8,7 @@ import { CrossViewModule } from '../src/index.js';
 import { K64x96, POSES, TINY_CONFIG } from './helpers.js';
 
 describe('webgpu backend (SwiftShader in Node)', () => {
-  it('matches the cpu backend for 3 views, forward and gradients', async () => {
+  it('matches the cpu backend for 3 views, forward and gradients', async (ctx) => {
     await tf.setBackend('cpu');
     const m = new CrossViewModule(TINY_CONFIG);
     const cams = { intrinsics: [K64x96, K64x96, K64x96], cameraToWorld: POSES.slice(0, 3) };
@@ -29,7 +29,7 @@ describe('webgpu backend (SwiftShader in Node)', () => {
       return result;
     };
     const cpu = await run();
-    if (!(await useWebGPUForTests())) return;
+    if (!(await useWebGPUForTests())) return ctx.skip();
     expect(tf.getBackend()).toBe('webgpu');
     const before = tf.memory().numTensors;
     const gpu = await run();
