@@ -3,6 +3,7 @@ import '@tensorflow/tfjs-backend-cpu';
 import { describe, expect, it } from 'vitest';
 import {
   angleDegrees,
+  BoundaryEvaluator,
   CrossTaskConsistencyEvaluator,
   DepthEvaluator,
   depthToNormals,
@@ -133,6 +134,28 @@ describe('tensors, streaming and errors', () => {
     expect(() =>
       n.updateSync({ data: [1, 0], shape: [1, 1, 2] }, { data: [1, 0], shape: [1, 1, 2] }),
     ).toThrow(/expected 3 channel\(s\)/);
+  });
+
+  it('constructors without their required options name the missing option', () => {
+    // @ts-expect-error: no options (a JavaScript caller)
+    expect(() => new SegmentationEvaluator()).toThrow(
+      /SegmentationEvaluator: options are required: pass \{numClasses\}/,
+    );
+    // @ts-expect-error: numClasses missing
+    expect(() => new SegmentationEvaluator({ ignoreIndex: 255 })).toThrow(
+      /SegmentationEvaluator: missing option numClasses/,
+    );
+    // @ts-expect-error: no options
+    expect(() => new BoundaryEvaluator()).toThrow(/BoundaryEvaluator: options are required: pass \{dataset/);
+    // @ts-expect-error: no options
+    expect(() => new MultiTaskEvaluator()).toThrow(/MultiTaskEvaluator: options are required: pass \{dataset/);
+    // @ts-expect-error: dataset missing
+    expect(() => new MultiTaskEvaluator({})).toThrow(/MultiTaskEvaluator: missing option dataset/);
+    // The others have defaults for every option.
+    expect(new DepthEvaluator().maxDepth).toBe(80);
+    expect(new NormalsEvaluator().predEncoding).toBe('raw');
+    expect(new SaliencyEvaluator().beta2).toBe(0.3);
+    expect(new CrossTaskConsistencyEvaluator().axisSigns).toEqual([1, 1, 1]);
   });
 });
 

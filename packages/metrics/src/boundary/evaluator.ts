@@ -6,6 +6,7 @@ import {
   type ReadArray,
   where,
   PairEvaluator,
+  readOptions,
 } from '../input.js';
 import { BoundaryMatcher } from './match.js';
 import { edgeNms } from './nms.js';
@@ -212,6 +213,7 @@ export class BoundaryEvaluator extends PairEvaluator {
 
   constructor(options: BoundaryOptions) {
     super();
+    readOptions(options, 'BoundaryEvaluator', [], "{dataset: 'nyud' | 'pascal'} or {maxDist}");
     const md = options.maxDist ?? (options.dataset ? BOUNDARY_MAX_DIST[options.dataset] : undefined);
     if (md === undefined)
       throw new Error("BoundaryEvaluator: pass {dataset: 'nyud' | 'pascal'} or {maxDist}");
