@@ -71,7 +71,12 @@ export class MultiTaskEvaluator {
   readonly edge?: BoundaryEvaluator;
 
   constructor(options: MultiTaskOptions) {
-    const { dataset } = readOptions(options, 'MultiTaskEvaluator', ['dataset'], "{dataset: 'nyud' | 'pascal'}");
+    const { dataset } = readOptions(
+      options,
+      'MultiTaskEvaluator',
+      ['dataset'],
+      "{dataset: 'nyud' | 'pascal'}",
+    );
     if (!(dataset in DATASET_TASKS)) throw new Error(`dataset must be 'nyud' or 'pascal'; got ${dataset}`);
     this.dataset = dataset;
     this.tasks = options.tasks ?? DATASET_TASKS[dataset];

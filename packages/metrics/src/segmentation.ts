@@ -60,7 +60,11 @@ export class SegmentationEvaluator extends PairEvaluator {
 
   constructor(options: SegmentationOptions) {
     super();
-    const { numClasses, ignoreIndex = 255, nonFinite = 'error' } = readOptions(
+    const {
+      numClasses,
+      ignoreIndex = 255,
+      nonFinite = 'error',
+    } = readOptions(
       options,
       'SegmentationEvaluator',
       ['numClasses'],
