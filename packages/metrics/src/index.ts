@@ -17,7 +17,6 @@ export {
   type ConsistencyInput,
   type ConsistencyResult,
   CrossTaskConsistencyEvaluator,
-  depthToNormals,
   type Intrinsics,
 } from './consistency.js';
 export {
