@@ -11,6 +11,7 @@ import {
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { thin } from '@cvm/metrics';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import {
   NYUD40_CLASSES,
@@ -30,7 +31,6 @@ import {
   pascalContextEdges,
   readMat,
   readPascalMtSplit,
-  thinBinary,
   vocPalette,
   writeMat,
 } from '../src/node.js';
@@ -190,7 +190,7 @@ describe('PASCAL-MT encodings against the reference libraries', () => {
   test('edges: Laplacian ≠ 0 then thinning equals OpenCV + scikit-image', () => {
     for (const c of reference.edges) {
       const got = c.thin_only
-        ? thinBinary(c.labels, c.height, c.width)
+        ? thin(c.labels, c.height, c.width)
         : pascalContextEdges(c.labels, c.height, c.width);
       expect(Array.from(got)).toEqual(c.edge);
     }
