@@ -1,6 +1,7 @@
 import '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs-core/dist/register_all_gradients';
 import { useWebGPUForTests } from '@cvm/backend';
+import { ImageRangeCheck } from '@cvm/nn';
 import { expectClose, seededUniform } from '@cvm/test-utils';
 import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect, it } from 'vitest';
@@ -44,5 +45,23 @@ describe('webgpu backend (SwiftShader in Node)', () => {
       expectClose(gpu.grads[i] as Float32Array, cpu.grads[i] as Float32Array, { atol: 1e-3 * scale });
     }
     m.dispose();
+  });
+
+  it('the image range check reads asynchronously (no GPU stall) and the next call throws', async () => {
+    if (!(await useWebGPUForTests())) return;
+    const guard = new ImageRangeCheck();
+    const good = seededUniform([1, 16, 16, 3], 4, 0, 1);
+    const bytes = tf.mul(good, 255);
+    expect(() => guard.check(bytes, 'images[1]')).not.toThrow(); // nothing read synchronously
+    await bytes.data(); // a later read: the check's own read has completed by now
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    expect(() => guard.check(good, 'images[0]')).toThrow(
+      /images\[1\] of an earlier call: expected float32 RGB in \[0,1\], got values in \[.*\] \(0\.\.255/,
+    );
+    guard.check(good, 'images[0]'); // reported once; good input passes
+    await good.data();
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    guard.throwPending();
+    tf.dispose([good, bytes]);
   });
 });
