@@ -5,7 +5,7 @@ import { ImageRangeCheck } from '@cvm/nn';
 import { expectClose, seededUniform } from '@cvm/test-utils';
 import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect, it } from 'vitest';
-import { CrossViewModule } from '../src/index.js';
+import { CrossViewModule, splitMultiViewBatch } from '../src/index.js';
 import { K64x96, POSES, TINY_CONFIG } from './helpers.js';
 
 describe('webgpu backend (SwiftShader in Node)', () => {
@@ -63,5 +63,23 @@ describe('webgpu backend (SwiftShader in Node)', () => {
     await new Promise((resolve) => setTimeout(resolve, 0));
     guard.throwPending();
     tf.dispose([good, bytes]);
+  });
+
+  it('splitMultiViewBatch reads camera tensors made from host arrays (as batchToTensors makes them)', async () => {
+    if (!(await useWebGPUForTests())) return;
+    const K = [10, 0, 7.5, 0, 10, 7.5, 0, 0, 1];
+    const pose = [1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1];
+    const images = seededUniform([1, 2, 16, 16, 3], 8, 0, 1);
+    const batch = {
+      images,
+      intrinsics: tf.tensor4d([...K, ...K.map((k, i) => (i === 2 ? 8.5 : k))], [1, 2, 3, 3]),
+      cameraToWorld: tf.tensor4d([...pose, ...pose.map((p, i) => (i === 3 ? 0.1 : p))], [1, 2, 4, 4]),
+    };
+    const split = splitMultiViewBatch(batch);
+    expect(Array.from(split.cameras.intrinsics[1])).toEqual([10, 0, 8.5, 0, 10, 7.5, 0, 0, 1]);
+    expect(split.cameras.cameraToWorld[1][3]).toBeCloseTo(0.1, 7);
+    const second = tf.slice(images, [0, 1, 0, 0, 0], [1, 1, 16, 16, 3]);
+    expect(Array.from(await split.images[1].data())).toEqual(Array.from(await second.data()));
+    tf.dispose([images, batch.intrinsics, batch.cameraToWorld, second, ...split.images]);
   });
 });
