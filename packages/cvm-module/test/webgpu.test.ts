@@ -76,8 +76,10 @@ describe('webgpu backend (SwiftShader in Node)', () => {
       cameraToWorld: tf.tensor4d([...pose, ...pose.map((p, i) => (i === 3 ? 0.1 : p))], [1, 2, 4, 4]),
     };
     const split = splitMultiViewBatch(batch);
-    expect(Array.from(split.cameras.intrinsics[1])).toEqual([10, 0, 8.5, 0, 10, 7.5, 0, 0, 1]);
-    expect(split.cameras.cameraToWorld[1][3]).toBeCloseTo(0.1, 7);
+    expect(Array.from(split.cameras.intrinsics[1] as Float64Array)).toEqual([
+      10, 0, 8.5, 0, 10, 7.5, 0, 0, 1,
+    ]);
+    expect((split.cameras.cameraToWorld[1] as Float64Array)[3]).toBeCloseTo(0.1, 7);
     const second = tf.slice(images, [0, 1, 0, 0, 0], [1, 1, 16, 16, 3]);
     expect(Array.from(await split.images[1].data())).toEqual(Array.from(await second.data()));
     tf.dispose([images, batch.intrinsics, batch.cameraToWorld, second, ...split.images]);
