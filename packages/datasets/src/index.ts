@@ -21,14 +21,11 @@ export type { CompiledScene, RenderedView } from './synthetic/render.js';
 export type { Primitive, PrimitiveKindName } from './synthetic/primitives.js';
 export type { Material, TextureKindName } from './synthetic/texture.js';
 export {
-  IMAGENET_MEAN,
-  IMAGENET_STD,
   addIgnoreRegions,
   applyPhotometric,
   cropSample,
   drawPhotometric,
   flipSample,
-  normalizeImage,
   padSample,
   randomCropLocation,
   resizeSample,
