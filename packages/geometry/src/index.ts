@@ -20,7 +20,7 @@ export {
 } from './plane-sweep.js';
 export type { PairIntrinsics, PlaneSweepProjection } from './plane-sweep.js';
 export { depthToNormals, depthToPoints } from './depth.js';
-export { gridSample } from './ops/grid-sample.js';
+export { gridSample, gridSampleInputGrad } from './ops/grid-sample.js';
 export { warpByDepth } from './warp-by-depth.js';
 export type { WarpByDepthOptions } from './warp-by-depth.js';
 export type { GridSampleMode, GridSampleOptions, GridSamplePaddingMode } from './ops/grid-sample.js';

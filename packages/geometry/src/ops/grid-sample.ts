@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { gridSampleComposite } from '../composite/grid-sample.js';
+import { gridSampleComposite, gridSampleInputGradComposite } from '../composite/grid-sample.js';
 import {
   GRID_SAMPLE,
   GRID_SAMPLE_MODES,
@@ -46,28 +46,37 @@ function checkOneOf<T>(value: T, allowed: readonly T[], name: string): void {
 function checkArgs(input: unknown, grid: unknown, attrs: GridSampleAttrs, implementation: string): void {
   if (!(input instanceof tf.Tensor))
     throw new Error('gridSample: input must be a tf.Tensor of shape [B,H,W,C]');
-  if (!(grid instanceof tf.Tensor))
-    throw new Error('gridSample: grid must be a tf.Tensor of shape [B,Ho,Wo,2]');
   if (input.rank !== 4) {
     throw new Error(`gridSample: input must be rank 4 [B,H,W,C], got shape ${shapeString(input)}`);
   }
+  if (input.dtype !== 'float32') throw new Error(`gridSample: input must be float32, got ${input.dtype}`);
+  checkGridArgs(input.shape, grid, attrs, implementation);
+}
+
+/** The checks of the grid and options against an input of shape `[B,H,W,C]`. */
+function checkGridArgs(
+  inputShape: number[],
+  grid: unknown,
+  attrs: GridSampleAttrs,
+  implementation: string,
+): void {
+  const input = `[${inputShape.join(',')}]`;
+  if (!(grid instanceof tf.Tensor))
+    throw new Error('gridSample: grid must be a tf.Tensor of shape [B,Ho,Wo,2]');
   if (grid.rank !== 4) {
     throw new Error(`gridSample: grid must be rank 4 [B,Ho,Wo,2], got shape ${shapeString(grid)}`);
   }
   if (grid.shape[3] !== 2) {
     throw new Error(`gridSample: grid's last dimension must be 2 (x, y), got shape ${shapeString(grid)}`);
   }
-  if (input.shape[0] !== grid.shape[0]) {
+  if (inputShape[0] !== grid.shape[0]) {
     throw new Error(
-      `gridSample: input and grid batch sizes differ: input ${shapeString(input)}, grid ${shapeString(grid)}`,
+      `gridSample: input and grid batch sizes differ: input ${input}, grid ${shapeString(grid)}`,
     );
   }
-  if (input.shape[1] === 0 || input.shape[2] === 0) {
-    throw new Error(
-      `gridSample: input must have non-empty spatial dimensions, got shape ${shapeString(input)}`,
-    );
+  if (inputShape[1] === 0 || inputShape[2] === 0) {
+    throw new Error(`gridSample: input must have non-empty spatial dimensions, got shape ${input}`);
   }
-  if (input.dtype !== 'float32') throw new Error(`gridSample: input must be float32, got ${input.dtype}`);
   if (grid.dtype !== 'float32') throw new Error(`gridSample: grid must be float32, got ${grid.dtype}`);
   checkOneOf(attrs.mode, GRID_SAMPLE_MODES, 'mode');
   checkOneOf(attrs.paddingMode, GRID_SAMPLE_PADDING_MODES, 'paddingMode');
@@ -135,4 +144,57 @@ export function gridSample(
     return gridSampleComposite(input, grid, attrs.mode, attrs.paddingMode, attrs.alignCorners);
   }
   return tf.engine().runKernel(GRID_SAMPLE, { x: input, grid }, attrs) as tf.Tensor4D;
+}
+
+/**
+ * The gradient of {@link gridSample} w.r.t. its input for an upstream gradient `dy`: the transposed
+ * sampling (every `dy` row added back to the input pixels it was sampled from, with the same weights).
+ * Computed directly from stock ops rather than by autodiff, so it may run inside another op's gradient
+ * function (where a nested `tf.grads` is not supported by tfjs), e.g. to recompute a chunked op's
+ * backward pass. Not itself differentiable.
+ * @param dy `[B,Ho,Wo,C]` float32
+ * @param grid `[B,Ho,Wo,2]` float32, the grid of the forward call
+ * @param inputShape `[B,H,W,C]` of the forward call's input
+ * @param options as for {@link gridSample} (`implementation` is ignored)
+ * @returns `[B,H,W,C]`, equal to `tf.grads((x) => tf.sum(tf.mul(gridSample(x, grid, options), dy)))([x])[0]`
+ * @example const dx = gridSampleInputGrad(dy, grid, x.shape, { alignCorners: true });
+ */
+export function gridSampleInputGrad(
+  dy: tf.Tensor4D,
+  grid: tf.Tensor4D,
+  inputShape: [number, number, number, number],
+  options: GridSampleOptions = {},
+): tf.Tensor4D {
+  const attrs: GridSampleAttrs = {
+    mode: options.mode ?? 'bilinear',
+    paddingMode: options.paddingMode ?? 'zeros',
+    alignCorners: options.alignCorners ?? false,
+  };
+  if (
+    !Array.isArray(inputShape) ||
+    inputShape.length !== 4 ||
+    !inputShape.every((d) => Number.isInteger(d) && d >= 0)
+  )
+    throw new Error(`gridSampleInputGrad: inputShape must be [B,H,W,C], got ${JSON.stringify(inputShape)}`);
+  if (!(dy instanceof tf.Tensor) || dy.rank !== 4)
+    throw new Error('gridSampleInputGrad: dy must be a tf.Tensor of shape [B,Ho,Wo,C]');
+  if (dy.dtype !== 'float32') throw new Error(`gridSampleInputGrad: dy must be float32, got ${dy.dtype}`);
+  const [b, , , c] = inputShape;
+  if (
+    grid instanceof tf.Tensor &&
+    grid.rank === 4 &&
+    !tf.util.arraysEqual(dy.shape, [b, grid.shape[1], grid.shape[2], c])
+  )
+    throw new Error(
+      `gridSampleInputGrad: dy must be [${[b, grid.shape[1], grid.shape[2], c]}] for this grid and inputShape, got ${shapeString(dy)}`,
+    );
+  checkGridArgs(inputShape, grid, attrs, 'auto');
+  return gridSampleInputGradComposite(
+    dy,
+    grid,
+    inputShape,
+    attrs.mode,
+    attrs.paddingMode,
+    attrs.alignCorners,
+  );
 }

@@ -70,7 +70,7 @@ export function flatProgram(
  * With d = 1/ι the contract is P = d·q + t, z = max(P_z, 1e-3), (u, v) = P_xy / z. It is evaluated in the
  * homogeneous form h = q + ι·t = ι·P, which never overflows: unclamped, (u, v) = h_xy / h_z; clamped,
  * (u, v) = h_xy / (ι·1e-3). Divisions are only done once |u|, |v| ≤ 1e7 is known, so the f32 → i32
- * conversion of floor(u) is safe; ι = 0, non-finite or NaN values give `valid = false` (all taps out).
+ * conversion of floor(u) is safe; ι that is not finite and > 0 gives `valid = false` (all taps out).
  */
 export const SAMPLE_SNIPPET = `
   struct CvmSample {
@@ -95,8 +95,9 @@ export const SAMPLE_SNIPPET = `
     let unclamped = select(-hz, hz, iota > 0.0) >= minZ;
     let den = select(select(-minZ, minZ, iota > 0.0), hz, unclamped);
     let lim = 1e7 * abs(den);
-    // Comparisons are false for NaN, so NaN inputs fall out here too.
-    s.valid = iota != 0.0 && den != 0.0 && abs(hx) <= lim && abs(hy) <= lim;
+    // Comparisons are false for NaN, so NaN inputs fall out here too; so do candidates that are not
+    // finite and > 0 (the op does not read the candidates on the host to check them).
+    s.valid = iota > 0.0 && iota <= 3.4028234e38 && den != 0.0 && abs(hx) <= lim && abs(hy) <= lim;
     if (!s.valid) {
       return s;
     }
