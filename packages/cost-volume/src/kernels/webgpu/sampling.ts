@@ -1,21 +1,16 @@
 import { MIN_PROJECTED_DEPTH } from '@cvm/geometry';
+import { flatDispatchFor } from '@cvm/geometry/webgpu';
 import type { WebGPUProgram } from '@tensorflow/tfjs-backend-webgpu';
+import type { CostVolumeSizes } from '../cpu-impl.js';
 
 /**
- * Small pieces shared by the cost-volume WebGPU programs. Only types come from
- * `@tensorflow/tfjs-backend-webgpu`, so registering the kernels costs no runtime dependency.
+ * The pieces the cost-volume WebGPU programs share: their size uniforms, the flat program shape, and the
+ * WGSL that projects and samples one candidate. Generic WebGPU helpers (dispatch, zero fill, float atomic
+ * add) come from `@cvm/geometry/webgpu`. Only types come from `@tensorflow/tfjs-backend-webgpu`, so
+ * registering the kernels costs no runtime dependency.
  */
 
-export const WORKGROUP_SIZE: [number, number, number] = [64, 1, 1];
-
-/** Sizes every cost-volume program reads from its uniforms (in the order of {@link SIZE_UNIFORMS}). */
-export interface CostVolumeSizes {
-  batch: number;
-  height: number;
-  width: number;
-  channels: number;
-  depths: number;
-}
+export type { CostVolumeSizes };
 
 /**
  * WGSL uniform members shared by the programs: `threads` is the number of invocations doing work
@@ -45,22 +40,15 @@ export interface FlatProgram extends WebGPUProgram {
 }
 
 /**
- * A flat program: one invocation per work item, `main(index)` called with the global index.
- * The backend reshapes the dispatch to 2D/3D when it exceeds the per-dimension limit; `main` guards on
+ * A flat program: one invocation per work item, `main(index)` called with the global index (the
+ * backend reshapes the dispatch to 2D/3D when it exceeds the per-dimension limit); `main` guards on
  * `uniforms.threads`.
  */
 export function flatProgram(
   fields: Omit<WebGPUProgram, 'dispatch' | 'dispatchLayout' | 'workgroupSize'>,
   threads: number,
 ): FlatProgram {
-  return {
-    ...fields,
-    threads,
-    // Only `x` in the layout makes the backend call `main(getGlobalIndex())`.
-    dispatchLayout: { x: fields.outputShape.map((_, i) => i) },
-    dispatch: [Math.max(1, Math.ceil(threads / WORKGROUP_SIZE[0])), 1, 1],
-    workgroupSize: WORKGROUP_SIZE,
-  };
+  return { ...fields, threads, ...flatDispatchFor(Math.max(1, threads)) };
 }
 
 /**
