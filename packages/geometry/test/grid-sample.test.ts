@@ -180,34 +180,40 @@ describe('gridSampleInputGrad (the transposed sampling, without autodiff)', () =
     for (const paddingMode of paddings)
       for (const alignCorners of [true, false]) {
         it(`equals the autodiff input gradient: ${mode}, ${paddingMode}, alignCorners ${alignCorners}`, async () => {
-          const x = seededUniform([2, 4, 5, 3], 11);
+          const x = seededUniform([2, 4, 5, 3], 11) as tf.Tensor4D;
           // Out-of-range, NaN and collisions included.
           const grid = seededUniform([2, 6, 7, 2], 12, -1.4, 1.4);
-          const withNaN = tf.where(tf.greater(grid, 1.3), tf.fill(grid.shape, Number.NaN), grid);
-          const dy = seededUniform([2, 6, 7, 3], 13);
-          const options = { mode, paddingMode, alignCorners };
+          const withNaN = tf.where(
+            tf.greater(grid, 1.3),
+            tf.mul(tf.onesLike(grid), Number.NaN),
+            grid,
+          ) as tf.Tensor4D;
+          const dy = seededUniform([2, 6, 7, 3], 13) as tf.Tensor4D;
           const [expected] = tf.grads((a: tf.Tensor) =>
-            tf.sum(tf.mul(gridSample(a as tf.Tensor4D, withNaN as tf.Tensor4D, options), dy)),
+            tf.sum(tf.mul(gridSample(a as tf.Tensor4D, withNaN, { mode, paddingMode, alignCorners }), dy)),
           )([x]);
-          const got = await expectNoLeaks(() =>
-            gridSampleInputGrad(dy as tf.Tensor4D, withNaN as tf.Tensor4D, [2, 4, 5, 3], options),
-          );
-          expectClose(await got.data(), await expected.data(), { atol: 1e-5 });
-          tf.dispose([x, grid, withNaN, dy, expected, got]);
+          for (const implementation of ['kernel', 'composite'] as const) {
+            const options = { mode, paddingMode, alignCorners, implementation };
+            const got = await expectNoLeaks(() => gridSampleInputGrad(dy, x, withNaN, options));
+            expectClose(await got.data(), await expected.data(), { atol: 1e-5 });
+            got.dispose();
+          }
+          tf.dispose([x, grid, withNaN, dy, expected]);
         });
       }
 
   it('names bad arguments', () => {
     const dy = tf.zeros([1, 2, 2, 3]) as tf.Tensor4D;
+    const x = tf.zeros([1, 4, 4, 3]) as tf.Tensor4D;
+    const x5 = tf.zeros([1, 4, 4, 5]) as tf.Tensor4D;
     const grid = tf.zeros([1, 2, 2, 2]) as tf.Tensor4D;
-    expect(() =>
-      gridSampleInputGrad(dy, grid, [1, 4, 4] as unknown as [number, number, number, number]),
-    ).toThrow(/^gridSampleInputGrad: inputShape must be \[B,H,W,C\]/);
-    expect(() => gridSampleInputGrad(dy, grid, [1, 4, 4, 5])).toThrow(
-      /^gridSampleInputGrad: dy must be \[1,2,2,5\]/,
+    const grid3 = tf.zeros([1, 2, 2]) as unknown as tf.Tensor4D;
+    expect(() => gridSampleInputGrad(dy, x5, grid)).toThrow(/^gridSampleInputGrad: dy must be \[1,2,2,5\]/);
+    expect(() => gridSampleInputGrad([1] as unknown as tf.Tensor4D, x, grid)).toThrow(
+      /^gridSampleInputGrad: dy must be a float32/,
     );
-    expect(() => gridSampleInputGrad(dy, grid, [2, 4, 4, 3])).toThrow(/^gridSampleInputGrad: dy must be/);
-    tf.dispose([dy, grid]);
+    expect(() => gridSampleInputGrad(dy, x, grid3)).toThrow(/^gridSample: grid must be rank 4/);
+    tf.dispose([dy, x, x5, grid, grid3]);
   });
 });
 

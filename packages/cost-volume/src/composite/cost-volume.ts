@@ -79,8 +79,8 @@ function chunkGradients(
     const dWarped = tf.matMul(perPixel(dy, count, 1), perPixel(reference, 1, channels));
     const dNbr = gridSampleInputGrad(
       tf.reshape(tf.mul(dWarped, scale), [batch, height, width * count, channels]),
+      neighbour,
       grid,
-      neighbour.shape,
       SAMPLING,
     );
     return [tf.reshape(tf.mul(dRef, scale), reference.shape) as tf.Tensor4D, dNbr];

@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { gridSampleComposite, gridSampleInputGradComposite } from '../composite/grid-sample.js';
 import {
   GRID_SAMPLE,
+  GRID_SAMPLE_GRAD,
   GRID_SAMPLE_MODES,
   GRID_SAMPLE_PADDING_MODES,
   type GridSampleAttrs,
@@ -149,20 +150,21 @@ export function gridSample(
 /**
  * The gradient of {@link gridSample} w.r.t. its input for an upstream gradient `dy`: the transposed
  * sampling (every `dy` row added back to the input pixels it was sampled from, with the same weights).
- * Computed directly from stock ops rather than by autodiff, so it may run inside another op's gradient
- * function (where a nested `tf.grads` is not supported by tfjs), e.g. to recompute a chunked op's
- * backward pass. Not itself differentiable.
+ * Computed directly rather than by autodiff, so it may run inside another op's gradient function (where
+ * tfjs does not support a nested `tf.grads`), e.g. to recompute a chunked op's backward pass: with the
+ * backend's `CvmGridSampleGrad` kernel when it has one (`implementation: 'auto'`), else from stock ops
+ * (a scatter). Not itself differentiable.
  * @param dy `[B,Ho,Wo,C]` float32
- * @param grid `[B,Ho,Wo,2]` float32, the grid of the forward call
- * @param inputShape `[B,H,W,C]` of the forward call's input
- * @param options as for {@link gridSample} (`implementation` is ignored)
- * @returns `[B,H,W,C]`, equal to `tf.grads((x) => tf.sum(tf.mul(gridSample(x, grid, options), dy)))([x])[0]`
- * @example const dx = gridSampleInputGrad(dy, grid, x.shape, { alignCorners: true });
+ * @param input `[B,H,W,C]` the forward call's input (the kernel reads it; the stock-op path only its shape)
+ * @param grid `[B,Ho,Wo,2]` float32, the forward call's grid
+ * @param options as for {@link gridSample}
+ * @returns `[B,H,W,C]`, equal to `tf.grads((x) => tf.sum(tf.mul(gridSample(x, grid, options), dy)))([input])[0]`
+ * @example const dx = gridSampleInputGrad(dy, x, grid, { alignCorners: true });
  */
 export function gridSampleInputGrad(
   dy: tf.Tensor4D,
+  input: tf.Tensor4D,
   grid: tf.Tensor4D,
-  inputShape: [number, number, number, number],
   options: GridSampleOptions = {},
 ): tf.Tensor4D {
   const attrs: GridSampleAttrs = {
@@ -170,31 +172,26 @@ export function gridSampleInputGrad(
     paddingMode: options.paddingMode ?? 'zeros',
     alignCorners: options.alignCorners ?? false,
   };
-  if (
-    !Array.isArray(inputShape) ||
-    inputShape.length !== 4 ||
-    !inputShape.every((d) => Number.isInteger(d) && d >= 0)
-  )
-    throw new Error(`gridSampleInputGrad: inputShape must be [B,H,W,C], got ${JSON.stringify(inputShape)}`);
-  if (!(dy instanceof tf.Tensor) || dy.rank !== 4)
-    throw new Error('gridSampleInputGrad: dy must be a tf.Tensor of shape [B,Ho,Wo,C]');
-  if (dy.dtype !== 'float32') throw new Error(`gridSampleInputGrad: dy must be float32, got ${dy.dtype}`);
-  const [b, , , c] = inputShape;
-  if (
-    grid instanceof tf.Tensor &&
-    grid.rank === 4 &&
-    !tf.util.arraysEqual(dy.shape, [b, grid.shape[1], grid.shape[2], c])
-  )
+  const implementation = options.implementation ?? 'auto';
+  checkArgs(input, grid, attrs, implementation);
+  if (!(dy instanceof tf.Tensor) || dy.dtype !== 'float32')
+    throw new Error('gridSampleInputGrad: dy must be a float32 tf.Tensor of shape [B,Ho,Wo,C]');
+  const expected = [input.shape[0], grid.shape[1], grid.shape[2], input.shape[3]];
+  if (!tf.util.arraysEqual(dy.shape, expected))
     throw new Error(
-      `gridSampleInputGrad: dy must be [${[b, grid.shape[1], grid.shape[2], c]}] for this grid and inputShape, got ${shapeString(dy)}`,
+      `gridSampleInputGrad: dy must be [${expected}] for this input and grid, got ${shapeString(dy)}`,
     );
-  checkGridArgs(inputShape, grid, attrs, 'auto');
-  return gridSampleInputGradComposite(
-    dy,
-    grid,
-    inputShape,
-    attrs.mode,
-    attrs.paddingMode,
-    attrs.alignCorners,
-  );
+  const hasKernel = tf.getKernel(GRID_SAMPLE_GRAD, tf.getBackend()) != null;
+  if (implementation === 'kernel' && !hasKernel) {
+    throw new Error(
+      `gridSampleInputGrad: implementation 'kernel' requested, but no ${GRID_SAMPLE_GRAD} kernel`,
+    );
+  }
+  if (implementation === 'composite' || !hasKernel) {
+    const shape = input.shape as [number, number, number, number];
+    return gridSampleInputGradComposite(dy, grid, shape, attrs.mode, attrs.paddingMode, attrs.alignCorners);
+  }
+  const [dx, dgrid] = tf.engine().runKernel(GRID_SAMPLE_GRAD, { dy, x: input, grid }, attrs) as tf.Tensor[];
+  dgrid.dispose();
+  return dx as tf.Tensor4D;
 }
