@@ -1,4 +1,5 @@
 import '@tensorflow/tfjs-backend-cpu';
+import { expectErrorWithoutLeaks } from '@cvm/test-utils';
 import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { COST_VOLUME, type CostVolumeOptions, costVolume } from '../src/index.js';
@@ -27,12 +28,7 @@ beforeAll(async () => {
 
 afterAll(() => tf.dispose([ref, nbr]));
 
-/** Expects `fn` to throw a message matching `pattern`, without leaking tensors. */
-function expectError(fn: () => unknown, pattern: RegExp): void {
-  const before = tf.memory().numTensors;
-  expect(fn).toThrow(pattern);
-  expect(tf.memory().numTensors).toBe(before);
-}
+const expectError = expectErrorWithoutLeaks;
 
 describe('costVolume argument errors', () => {
   it('accepts the good arguments', () => {

@@ -1,5 +1,5 @@
 import { useWebGPUForTests } from '@cvm/backend';
-import { expectClose, expectNoLeaks, seededUniform } from '@cvm/test-utils';
+import { expectClose, expectNoLeaks, gpuResident, seededUniform } from '@cvm/test-utils';
 import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import '@tensorflow/tfjs-core/dist/register_all_gradients';
@@ -408,19 +408,7 @@ describe('GPU-resident inputs on webgpu', () => {
     [0, 0, 1, 0.1],
     [0, 0, 0, 1],
   ];
-  /**
-   * A tensor computed by a webgpu kernel: its values exist only on the GPU (the backend would run a
-   * small op on the cpu instead while WEBGPU_CPU_FORWARD is on).
-   */
-  const onGpu = (values: tf.TensorLike, shape?: number[]) => {
-    const forward = tf.env().getBool('WEBGPU_CPU_FORWARD');
-    tf.env().set('WEBGPU_CPU_FORWARD', false);
-    try {
-      return tf.mul(tf.tensor(values, shape), 1);
-    } finally {
-      tf.env().set('WEBGPU_CPU_FORWARD', forward);
-    }
-  };
+  const onGpu = gpuResident;
 
   it('inverseDepths computed on the GPU stay there and give the same volume and gradients', async (ctx) => {
     if (!available) return ctx.skip();

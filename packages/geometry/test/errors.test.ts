@@ -1,6 +1,7 @@
 import '@tensorflow/tfjs-backend-cpu';
+import { expectErrorWithoutLeaks } from '@cvm/test-utils';
 import * as tf from '@tensorflow/tfjs-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, it } from 'vitest';
 import {
   type MatrixInput,
   checkIntrinsics,
@@ -40,12 +41,7 @@ beforeAll(async () => {
 
 afterAll(() => tf.dispose([image, depth]));
 
-/** Expects `fn` to throw a message matching `pattern`, without leaking tensors. */
-function expectError(fn: () => unknown, pattern: RegExp): void {
-  const before = tf.memory().numTensors;
-  expect(fn).toThrow(pattern);
-  expect(tf.memory().numTensors).toBe(before);
-}
+const expectError = expectErrorWithoutLeaks;
 
 describe('matrix arguments', () => {
   it('refuse strings instead of recursing into them', () => {

@@ -1,7 +1,7 @@
 // WebGPU (Dawn in Node) must be set up before tfjs ops run on it.
 import { useWebGPUForTests } from '@cvm/backend';
 import '@tensorflow/tfjs-core/dist/register_all_gradients';
-import { expectClose } from '@cvm/test-utils';
+import { expectClose, gpuResident } from '@cvm/test-utils';
 import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, describe, expect, it } from 'vitest';
 import { depthToPoints, planeSweepCoordinates, relativePose, warpByDepth } from '../src/index.js';
@@ -27,19 +27,7 @@ const T = [
   [0, 0, 0, 1],
 ];
 
-/**
- * A tensor computed by a webgpu kernel: its values exist only on the GPU (the backend would run a small
- * op on the cpu instead while WEBGPU_CPU_FORWARD is on).
- */
-function onGpu(values: tf.TensorLike, shape?: number[]): tf.Tensor {
-  const forward = tf.env().getBool('WEBGPU_CPU_FORWARD');
-  tf.env().set('WEBGPU_CPU_FORWARD', false);
-  try {
-    return tf.mul(tf.tensor(values, shape), 1);
-  } finally {
-    tf.env().set('WEBGPU_CPU_FORWARD', forward);
-  }
-}
+const onGpu = gpuResident;
 
 describe.runIf(available)('GPU-resident inputs on webgpu', () => {
   it('a camera matrix on the GPU gives an error naming it, never a ReferenceError', async () => {

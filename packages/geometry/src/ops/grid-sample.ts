@@ -47,37 +47,28 @@ function checkOneOf<T>(value: T, allowed: readonly T[], name: string): void {
 function checkArgs(input: unknown, grid: unknown, attrs: GridSampleAttrs, implementation: string): void {
   if (!(input instanceof tf.Tensor))
     throw new Error('gridSample: input must be a tf.Tensor of shape [B,H,W,C]');
+  if (!(grid instanceof tf.Tensor))
+    throw new Error('gridSample: grid must be a tf.Tensor of shape [B,Ho,Wo,2]');
   if (input.rank !== 4) {
     throw new Error(`gridSample: input must be rank 4 [B,H,W,C], got shape ${shapeString(input)}`);
   }
-  if (input.dtype !== 'float32') throw new Error(`gridSample: input must be float32, got ${input.dtype}`);
-  checkGridArgs(input.shape, grid, attrs, implementation);
-}
-
-/** The checks of the grid and options against an input of shape `[B,H,W,C]`. */
-function checkGridArgs(
-  inputShape: number[],
-  grid: unknown,
-  attrs: GridSampleAttrs,
-  implementation: string,
-): void {
-  const input = `[${inputShape.join(',')}]`;
-  if (!(grid instanceof tf.Tensor))
-    throw new Error('gridSample: grid must be a tf.Tensor of shape [B,Ho,Wo,2]');
   if (grid.rank !== 4) {
     throw new Error(`gridSample: grid must be rank 4 [B,Ho,Wo,2], got shape ${shapeString(grid)}`);
   }
   if (grid.shape[3] !== 2) {
     throw new Error(`gridSample: grid's last dimension must be 2 (x, y), got shape ${shapeString(grid)}`);
   }
-  if (inputShape[0] !== grid.shape[0]) {
+  if (input.shape[0] !== grid.shape[0]) {
     throw new Error(
-      `gridSample: input and grid batch sizes differ: input ${input}, grid ${shapeString(grid)}`,
+      `gridSample: input and grid batch sizes differ: input ${shapeString(input)}, grid ${shapeString(grid)}`,
     );
   }
-  if (inputShape[1] === 0 || inputShape[2] === 0) {
-    throw new Error(`gridSample: input must have non-empty spatial dimensions, got shape ${input}`);
+  if (input.shape[1] === 0 || input.shape[2] === 0) {
+    throw new Error(
+      `gridSample: input must have non-empty spatial dimensions, got shape ${shapeString(input)}`,
+    );
   }
+  if (input.dtype !== 'float32') throw new Error(`gridSample: input must be float32, got ${input.dtype}`);
   if (grid.dtype !== 'float32') throw new Error(`gridSample: grid must be float32, got ${grid.dtype}`);
   checkOneOf(attrs.mode, GRID_SAMPLE_MODES, 'mode');
   checkOneOf(attrs.paddingMode, GRID_SAMPLE_PADDING_MODES, 'paddingMode');
@@ -85,6 +76,34 @@ function checkGridArgs(
     throw new Error(`gridSample: alignCorners must be a boolean, got ${JSON.stringify(attrs.alignCorners)}`);
   }
   checkOneOf(implementation, IMPLEMENTATIONS, 'implementation');
+}
+
+/**
+ * The options with PyTorch's defaults, checked with the arguments, and whether `kernel` runs: it must
+ * with `implementation: 'kernel'`, it may not with `'composite'`, and with `'auto'` it runs if registered.
+ */
+function resolveOptions(
+  op: string,
+  kernel: string,
+  input: unknown,
+  grid: unknown,
+  options: GridSampleOptions,
+): { attrs: GridSampleAttrs; useKernel: boolean } {
+  const attrs: GridSampleAttrs = {
+    mode: options.mode ?? 'bilinear',
+    paddingMode: options.paddingMode ?? 'zeros',
+    alignCorners: options.alignCorners ?? false,
+  };
+  const implementation = options.implementation ?? 'auto';
+  checkArgs(input, grid, attrs, implementation);
+  const backend = tf.getBackend();
+  const hasKernel = tf.getKernel(kernel, backend) != null;
+  if (implementation === 'kernel' && !hasKernel) {
+    throw new Error(
+      `${op}: implementation 'kernel' requested, but no ${kernel} kernel for backend '${backend}'`,
+    );
+  }
+  return { attrs, useKernel: implementation !== 'composite' && hasKernel };
 }
 
 /**
@@ -127,21 +146,8 @@ export function gridSample(
   grid: tf.Tensor4D,
   options: GridSampleOptions = {},
 ): tf.Tensor4D {
-  const attrs: GridSampleAttrs = {
-    mode: options.mode ?? 'bilinear',
-    paddingMode: options.paddingMode ?? 'zeros',
-    alignCorners: options.alignCorners ?? false,
-  };
-  const implementation = options.implementation ?? 'auto';
-  checkArgs(input, grid, attrs, implementation);
-  const backend = tf.getBackend();
-  const hasKernel = tf.getKernel(GRID_SAMPLE, backend) != null;
-  if (implementation === 'kernel' && !hasKernel) {
-    throw new Error(
-      `gridSample: implementation 'kernel' requested, but no ${GRID_SAMPLE} kernel for backend '${backend}'`,
-    );
-  }
-  if (implementation === 'composite' || !hasKernel) {
+  const { attrs, useKernel } = resolveOptions('gridSample', GRID_SAMPLE, input, grid, options);
+  if (!useKernel) {
     return gridSampleComposite(input, grid, attrs.mode, attrs.paddingMode, attrs.alignCorners);
   }
   return tf.engine().runKernel(GRID_SAMPLE, { x: input, grid }, attrs) as tf.Tensor4D;
@@ -167,13 +173,7 @@ export function gridSampleInputGrad(
   grid: tf.Tensor4D,
   options: GridSampleOptions = {},
 ): tf.Tensor4D {
-  const attrs: GridSampleAttrs = {
-    mode: options.mode ?? 'bilinear',
-    paddingMode: options.paddingMode ?? 'zeros',
-    alignCorners: options.alignCorners ?? false,
-  };
-  const implementation = options.implementation ?? 'auto';
-  checkArgs(input, grid, attrs, implementation);
+  const { attrs, useKernel } = resolveOptions('gridSampleInputGrad', GRID_SAMPLE_GRAD, input, grid, options);
   if (!(dy instanceof tf.Tensor) || dy.dtype !== 'float32')
     throw new Error('gridSampleInputGrad: dy must be a float32 tf.Tensor of shape [B,Ho,Wo,C]');
   const expected = [input.shape[0], grid.shape[1], grid.shape[2], input.shape[3]];
@@ -181,13 +181,7 @@ export function gridSampleInputGrad(
     throw new Error(
       `gridSampleInputGrad: dy must be [${expected}] for this input and grid, got ${shapeString(dy)}`,
     );
-  const hasKernel = tf.getKernel(GRID_SAMPLE_GRAD, tf.getBackend()) != null;
-  if (implementation === 'kernel' && !hasKernel) {
-    throw new Error(
-      `gridSampleInputGrad: implementation 'kernel' requested, but no ${GRID_SAMPLE_GRAD} kernel`,
-    );
-  }
-  if (implementation === 'composite' || !hasKernel) {
+  if (!useKernel) {
     const shape = input.shape as [number, number, number, number];
     return gridSampleInputGradComposite(dy, grid, shape, attrs.mode, attrs.paddingMode, attrs.alignCorners);
   }
