@@ -7,6 +7,7 @@ export { mul4 as multiply4x4 } from './small-matrix.js';
 export {
   DEPTH_PRESETS,
   checkDepthRange,
+  checkInverseDepths,
   inverseDepthCandidates,
   inverseDepthCandidatesData,
 } from './depth-candidates.js';

@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { checkIntrinsics, invertIntrinsicsData } from './camera.js';
+import { checkInverseDepths } from './depth-candidates.js';
 import { type MatrixInput, commonBatch, matrixAt } from './matrix-input.js';
 import { checkPoses } from './pose.js';
 import { mul3, mul3v, splitPose } from './small-matrix.js';
@@ -22,7 +23,7 @@ export interface PlaneSweepProjection {
 }
 
 /** Throws unless `value` is an integer >= `min`, naming the argument. */
-export function checkSize(value: number, name: string, min = 1): void {
+function checkSize(value: number, name: string, min = 1): void {
   if (!Number.isInteger(value) || value < min)
     throw new Error(`${name}: must be an integer >= ${min}, got ${value}`);
 }
@@ -161,14 +162,7 @@ export function planeSweepCoordinates(
   if (!(shape.length === 1 || (shape.length === 2 && shape[0] === batch)) || !((shape.at(-1) ?? 0) >= 1)) {
     throw new Error(`inverseDepths: expected [L] or [${batch},L] with L >= 1, got [${shape}]`);
   }
-  if (!(inverseDepths instanceof tf.Tensor)) {
-    for (let i = 0; i < inverseDepths.length; i++) {
-      const v = inverseDepths[i];
-      if (!(typeof v === 'number' && Number.isFinite(v) && v > 0)) {
-        throw new Error(`inverseDepths: every inverse depth must be finite and > 0, got ${v} at index ${i}`);
-      }
-    }
-  }
+  if (!(inverseDepths instanceof tf.Tensor)) checkInverseDepths(inverseDepths);
   const inv = tf.tidy(() => {
     const t = inverseDepths instanceof tf.Tensor ? inverseDepths : tf.tensor1d(Array.from(inverseDepths));
     return tf.cast(t.rank === 1 ? tf.tile(tf.reshape(t, [1, -1]), [batch, 1]) : t, 'float32') as tf.Tensor2D;

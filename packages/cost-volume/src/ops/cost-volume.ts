@@ -2,6 +2,7 @@ import {
   type MatrixInput,
   type PairIntrinsics,
   checkIntrinsics,
+  checkInverseDepths,
   checkPoses,
   planeSweepProjection,
 } from '@cvm/geometry';
@@ -150,14 +151,7 @@ function inverseDepthsTensor(input: CostVolumeOptions['inverseDepths'], batch: n
   if (shape.length === 2 && shape[0] !== batch) {
     throw new Error(`${name}: batch size ${shape[0]} does not match reference (${batch})`);
   }
-  if (values !== null) {
-    for (let i = 0; i < values.length; i++) {
-      const s = values[i];
-      if (typeof s !== 'number' || !Number.isFinite(s) || !(s > 0)) {
-        throw new Error(`${name}: every inverse depth must be finite and > 0, got ${s} at index ${i}`);
-      }
-    }
-  }
+  if (values !== null) checkInverseDepths(values, name);
   return tf.tidy(() => {
     const t =
       input instanceof tf.Tensor ? input : tf.tensor(Float32Array.from(values as ArrayLike<number>), shape);
