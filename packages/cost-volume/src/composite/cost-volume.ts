@@ -73,17 +73,19 @@ function chunkGradients(
 ): [tf.Tensor4D, tf.Tensor4D] {
   return tf.tidy(() => {
     const [batch, height, width, channels] = reference.shape;
-    const scale = 1 / Math.sqrt(channels);
+    // Scale the small dy, not the two products.
+    const g = tf.mul(dy, 1 / Math.sqrt(channels));
     const warped = gridSample(neighbour, grid, SAMPLING);
-    const dRef = tf.matMul(perPixel(dy, 1, count), perPixel(warped, count, channels));
-    const dWarped = tf.matMul(perPixel(dy, count, 1), perPixel(reference, 1, channels));
+    const dRef = tf.matMul(perPixel(g, 1, count), perPixel(warped, count, channels));
+    tf.dispose(warped); // before dWarped, of the same size, is made
+    const dWarped = tf.matMul(perPixel(g, count, 1), perPixel(reference, 1, channels));
     const dNbr = gridSampleInputGrad(
-      tf.reshape(tf.mul(dWarped, scale), [batch, height, width * count, channels]),
+      tf.reshape(dWarped, [batch, height, width * count, channels]),
       neighbour,
       grid,
       SAMPLING,
     );
-    return [tf.reshape(tf.mul(dRef, scale), reference.shape) as tf.Tensor4D, dNbr];
+    return [tf.reshape(dRef, reference.shape) as tf.Tensor4D, dNbr];
   });
 }
 
