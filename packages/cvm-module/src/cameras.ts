@@ -34,11 +34,11 @@ function perBatch(m: MatrixBatch, batch: number, name: string): Float64Array {
 }
 
 /**
- * Plain `K[:2] /= stride` (geometry's `'reference'` scaling): exact for the spatial encoder, whose
+ * Plain `K[:2] /= stride` (geometry's `'strided'` scaling): exact for the spatial encoder, whose
  * feature i is centred on input pixel `stride·i` (7×7/2 pad 3 stem, then two stride-2 stages).
  */
 function toFeatureResolution(k: Float64Array, stride: number): Float64Array {
-  const scaled = scaleIntrinsics(k, stride, { scaling: 'reference' });
+  const scaled = scaleIntrinsics(k, stride, { scaling: 'strided' });
   // A tensor just made from host values: read back without a device sync on every backend.
   const data = Float64Array.from(scaled.dataSync());
   scaled.dispose();
