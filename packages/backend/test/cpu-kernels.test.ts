@@ -3,6 +3,7 @@ import '@tensorflow/tfjs-backend-cpu';
 import { expectClose, seededUniform } from '@cvm/test-utils';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { cpuConv2DBackpropFilterConfig, registerCpuTrainingKernels, selectBackend } from '../src/index.js';
+import { CONV_CASES } from './conv-cases.js';
 
 /** tfjs's own cpu kernel, captured before it is replaced: the reference. */
 let stock: tf.KernelConfig;
@@ -25,21 +26,7 @@ function filterGrad(
 }
 
 describe('cpu Conv2DBackpropFilter', () => {
-  type Case = {
-    x: number[];
-    k: [number, number];
-    co: number;
-    s: [number, number];
-    pad: 'same' | 'valid' | number;
-  };
-  const cases: Case[] = [
-    { x: [1, 7, 9, 3], k: [3, 3], co: 4, s: [1, 1], pad: 'same' },
-    { x: [2, 8, 10, 3], k: [3, 3], co: 5, s: [2, 2], pad: 'same' },
-    { x: [2, 9, 11, 2], k: [3, 2], co: 3, s: [2, 1], pad: 'valid' },
-    { x: [1, 13, 12, 4], k: [7, 7], co: 6, s: [2, 2], pad: 3 },
-    { x: [2, 11, 7, 3], k: [5, 3], co: 2, s: [3, 2], pad: 'same' },
-  ];
-  for (const [i, c] of cases.entries()) {
+  for (const [i, c] of CONV_CASES.entries()) {
     it(`matches tfjs's kernel: x ${c.x}, k ${c.k}, stride ${c.s}, pad ${c.pad}`, () => {
       const filterShape = [...c.k, c.x[3]!, c.co];
       const x = seededUniform(c.x, 10 * i) as tf.Tensor4D;

@@ -3,6 +3,7 @@ import '@tensorflow/tfjs-backend-cpu';
 import { expectClose, seededUniform } from '@cvm/test-utils';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { registerWasmBackend, wasmThreadsCount } from '../src/index.js';
+import { CONV_CASES } from './conv-cases.js';
 
 /** Runs `f` on a backend and returns its outputs as plain arrays (no tensors left behind). */
 async function on(backend: string, f: () => tf.Tensor[]): Promise<Float32Array[]> {
@@ -56,24 +57,7 @@ afterAll(() => {
 });
 
 describe('wasm training kernels against cpu', () => {
-  type Conv = {
-    x: number[];
-    k: [number, number];
-    co: number;
-    s: [number, number];
-    pad: 'same' | 'valid' | number;
-  };
-  const convs: Conv[] = [
-    { x: [1, 7, 9, 3], k: [3, 3], co: 4, s: [1, 1], pad: 'same' },
-    { x: [2, 8, 10, 3], k: [3, 3], co: 5, s: [2, 2], pad: 'same' },
-    { x: [2, 9, 11, 2], k: [3, 2], co: 3, s: [2, 1], pad: 'valid' },
-    { x: [1, 13, 12, 4], k: [7, 7], co: 6, s: [2, 2], pad: 3 },
-    { x: [2, 10, 9, 3], k: [1, 1], co: 4, s: [2, 2], pad: 'valid' },
-    { x: [1, 12, 12, 2], k: [4, 4], co: 3, s: [4, 4], pad: 'valid' },
-    { x: [2, 11, 7, 3], k: [5, 3], co: 2, s: [3, 2], pad: 'same' },
-    { x: [1, 6, 6, 5], k: [2, 2], co: 4, s: [1, 1], pad: 1 },
-  ];
-  for (const [i, c] of convs.entries()) {
+  for (const [i, c] of CONV_CASES.entries()) {
     it(`conv2d value and gradients: x ${c.x}, k ${c.k}, stride ${c.s}, pad ${c.pad}`, async () => {
       const op = (x: tf.Tensor, w: tf.Tensor) => tf.conv2d(x as tf.Tensor4D, w as tf.Tensor4D, c.s, c.pad);
       await expectSameOnWasmAsCpu(valueAndGrads(op, c.x, [...c.k, c.x[3]!, c.co], 10 * i));

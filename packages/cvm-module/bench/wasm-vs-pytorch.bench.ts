@@ -15,58 +15,29 @@ import { spawnSync } from 'node:child_process';
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { registerWasmBackend, wasmThreadsCount } from '@cvm/backend';
+import { benchArgs, handheldTwoViewRig, median, timeOnce } from '@cvm/test-utils/bench';
 // The union package registers every stock gradient (tfjs-core alone has none).
 import '@tensorflow/tfjs';
 import * as tf from '@tensorflow/tfjs-core';
 import { CrossViewModule } from '../src/index.js';
 
-const args = process.argv.slice(2);
-const flag = (name: string) => args.includes(`--${name}`);
-const option = (name: string, fallback: string) => {
-  const i = args.indexOf(`--${name}`);
-  return i >= 0 && args[i + 1] ? args[i + 1]! : fallback;
-};
+const { flag, option, json, log } = benchArgs();
 const threads = Number(option('threads', String(Math.min(availableParallelism(), 8))));
 const sizes = option('sizes', '224x288,448x576').split(',').filter(Boolean);
 const trainSizes = option('train', '224x288').split(',').filter(Boolean);
 const runs = Number(option('runs', '1'));
-const json = flag('json');
-const log = (...m: unknown[]) => {
-  if (!json) console.log(...m);
-};
 const parseSize = (s: string) => s.split('x').map(Number) as [number, number];
 
 function cameras(h: number, w: number) {
-  const f = 518.8 * (w / 640);
-  const K = [
-    [f, 0, (w - 1) / 2],
-    [0, f, (h - 1) / 2],
-    [0, 0, 1],
-  ];
-  const yaw = 0.05;
-  const c2w1 = [
-    [Math.cos(yaw), 0, Math.sin(yaw), 0.15],
-    [0, 1, 0, 0.02],
-    [-Math.sin(yaw), 0, Math.cos(yaw), 0.03],
-    [0, 0, 0, 1],
-  ];
-  const eye = [0, 1, 2, 3].map((i) => [0, 1, 2, 3].map((j) => (i === j ? 1 : 0)));
-  return { intrinsics: [K, K], cameraToWorld: [eye, c2w1] };
+  const rig = handheldTwoViewRig(h, w);
+  return { intrinsics: [rig.intrinsics, rig.intrinsics], cameraToWorld: rig.cameraToWorld };
 }
-
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 /** First call timed alone, then the median of `runs` more (seconds). */
 async function timeIt(f: () => Promise<void>): Promise<{ first: number; median: number }> {
-  let t = performance.now();
-  await f();
-  const first = (performance.now() - t) / 1000;
+  const first = await timeOnce(f);
   const times: number[] = [];
-  for (let i = 0; i < runs; i++) {
-    t = performance.now();
-    await f();
-    times.push((performance.now() - t) / 1000);
-  }
+  for (let i = 0; i < runs; i++) times.push(await timeOnce(f));
   return { first, median: times.length ? median(times) : first };
 }
 

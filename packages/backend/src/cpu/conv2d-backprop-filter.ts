@@ -4,6 +4,7 @@
  * with the output channels innermost, as fast as the forward.
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { convGradientInfo } from '../conv-gradient-info.js';
 
 /** The slice of `MathBackendCPU` used here (nothing is imported from tfjs-backend-cpu at runtime). */
 interface CpuBackendLike {
@@ -25,17 +26,8 @@ function conv2DBackpropFilter(args: {
 }): tf.TensorInfo {
   const backend = args.backend as CpuBackendLike;
   const { x, dy } = args.inputs as { x: tf.TensorInfo; dy: tf.TensorInfo };
-  const { strides, pad, dataFormat, dimRoundingMode, filterShape } =
-    args.attrs as unknown as tf.Conv2DBackpropFilterAttrs;
-  if (dataFormat !== 'NHWC') throw new Error(`Conv2DBackpropFilter (cpu): NHWC only, got ${dataFormat}`);
-  const info = tf.backend_util.computeConv2DInfo(
-    x.shape as [number, number, number, number],
-    filterShape,
-    strides,
-    1,
-    pad,
-    dimRoundingMode,
-  );
+  const { filterShape } = args.attrs as unknown as tf.Conv2DBackpropFilterAttrs;
+  const info = convGradientInfo('Conv2DBackpropFilter (cpu)', x.shape, filterShape, args.attrs);
   const { batchSize: n, inHeight: h, inWidth: w, inChannels: ci, outChannels: co } = info;
   const { outHeight: ho, outWidth: wo, filterHeight: kh, filterWidth: kw } = info;
   const { strideHeight: sh, strideWidth: sw } = info;

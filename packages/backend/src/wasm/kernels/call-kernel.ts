@@ -40,3 +40,24 @@ export function slice(
 ): tf.TensorInfo {
   return callKernel('Slice', backend, { x }, { begin, size });
 }
+
+/**
+ * A stride-1 XNNPACK convolution of `x` [N,H,W,Ci] by `filter` [kh,kw,Ci,Co] with explicit padding
+ * (`[top, bottom]`, `[left, right]`) and dilation.
+ */
+export function conv2dExplicit(
+  backend: BackendWasm,
+  x: tf.TensorInfo,
+  filter: tf.TensorInfo,
+  rows: [number, number],
+  cols: [number, number],
+  dilations: [number, number],
+): tf.TensorInfo {
+  const pad = [[0, 0], rows, cols, [0, 0]];
+  return callKernel(
+    'Conv2D',
+    backend,
+    { x, filter },
+    { strides: [1, 1], pad, dataFormat: 'NHWC', dilations },
+  );
+}

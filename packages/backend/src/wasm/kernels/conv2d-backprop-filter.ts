@@ -8,7 +8,8 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
-import { callKernel, release, slice, transpose } from './call-kernel.js';
+import { convGradientInfo } from '../../conv-gradient-info.js';
+import { conv2dExplicit, release, slice, transpose } from './call-kernel.js';
 
 function conv2DBackpropFilter(args: {
   inputs: tf.NamedTensorInfoMap;
@@ -17,18 +18,8 @@ function conv2DBackpropFilter(args: {
 }): tf.TensorInfo {
   const backend = args.backend as BackendWasm;
   const { x, dy } = args.inputs as { x: tf.TensorInfo; dy: tf.TensorInfo };
-  const { strides, pad, dataFormat, dimRoundingMode, filterShape } =
-    args.attrs as unknown as tf.Conv2DBackpropFilterAttrs;
-  if (dataFormat !== 'NHWC')
-    throw new Error(`Conv2DBackpropFilter on wasm supports NHWC only, got ${dataFormat}`);
-  const info = tf.backend_util.computeConv2DInfo(
-    x.shape as [number, number, number, number],
-    filterShape,
-    strides,
-    1,
-    pad,
-    dimRoundingMode,
-  );
+  const { filterShape } = args.attrs as unknown as tf.Conv2DBackpropFilterAttrs;
+  const info = convGradientInfo('Conv2DBackpropFilter (wasm)', x.shape, filterShape, args.attrs);
   const {
     strideHeight: sh,
     strideWidth: sw,
@@ -54,21 +45,13 @@ function conv2DBackpropFilter(args: {
     xt = cropped;
   }
   const filter = transpose(backend, dy, [1, 2, 0, 3]); // [Ho, Wo, N, Co]
-  const dwT = callKernel(
-    'Conv2D',
+  const dwT = conv2dExplicit(
     backend,
-    { x: xt, filter },
-    {
-      strides: [1, 1],
-      pad: [
-        [0, 0],
-        [top, Math.max(bottom, 0)],
-        [left, Math.max(right, 0)],
-        [0, 0],
-      ],
-      dataFormat: 'NHWC',
-      dilations: [sh, sw],
-    },
+    xt,
+    filter,
+    [top, Math.max(bottom, 0)],
+    [left, Math.max(right, 0)],
+    [sh, sw],
   ); // [Ci, kh, kw, Co]
   const dw = transpose(backend, dwT, [1, 2, 0, 3]);
   release(backend, xt, filter, dwT);

@@ -6,7 +6,8 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
-import { callKernel, release, reshape, slice, transpose } from './call-kernel.js';
+import { convGradientInfo } from '../../conv-gradient-info.js';
+import { callKernel, conv2dExplicit, release, reshape, slice, transpose } from './call-kernel.js';
 
 /** dy [N,Ho,Wo,C] with s−1 zeros after every row and column: [N, Ho·sh, Wo·sw, C]. */
 function zeroInsert(backend: BackendWasm, dy: tf.TensorInfo, sh: number, sw: number): tf.TensorInfo {
@@ -40,18 +41,8 @@ function conv2DBackpropInput(args: {
 }): tf.TensorInfo {
   const backend = args.backend as BackendWasm;
   const { dy, filter } = args.inputs as { dy: tf.TensorInfo; filter: tf.TensorInfo };
-  const { strides, pad, dataFormat, dimRoundingMode, inputShape } =
-    args.attrs as unknown as tf.Conv2DBackpropInputAttrs;
-  if (dataFormat !== 'NHWC')
-    throw new Error(`Conv2DBackpropInput on wasm supports NHWC only, got ${dataFormat}`);
-  const info = tf.backend_util.computeConv2DInfo(
-    inputShape,
-    filter.shape as [number, number, number, number],
-    strides,
-    1,
-    pad,
-    dimRoundingMode,
-  );
+  const { inputShape } = args.attrs as unknown as tf.Conv2DBackpropInputAttrs;
+  const info = convGradientInfo('Conv2DBackpropInput (wasm)', inputShape, filter.shape, args.attrs);
   const {
     strideHeight: sh,
     strideWidth: sw,
@@ -87,22 +78,7 @@ function conv2DBackpropInput(args: {
   }
   const flipped = callKernel('Reverse', backend, { x: filter }, { dims: [0, 1] });
   const wt = transpose(backend, flipped, [0, 1, 3, 2]); // [kh, kw, Co, Ci]
-  const dx = callKernel(
-    'Conv2D',
-    backend,
-    { x: d, filter: wt },
-    {
-      strides: [1, 1],
-      pad: [
-        [0, 0],
-        [top, bottom],
-        [left, right],
-        [0, 0],
-      ],
-      dataFormat: 'NHWC',
-      dilations: [1, 1],
-    },
-  );
+  const dx = conv2dExplicit(backend, d, wt, [top, bottom], [left, right], [1, 1]);
   release(backend, d, flipped, wt);
   return dx;
 }
