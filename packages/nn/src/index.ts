@@ -59,4 +59,5 @@ export {
   toTorchLayout,
 } from './state-dict.js';
 export { SwiGLU } from './swiglu.js';
+export { rearrangement } from './rearrangement.js';
 export { roll, shiftedWindowMask, windowPartition, windowReverse } from './window.js';
