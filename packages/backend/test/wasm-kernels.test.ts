@@ -101,10 +101,9 @@ describe('wasm heap kernels against cpu', () => {
     ['SplitV', () => tf.split(x(), [1, 3, 1], 1)],
     ['SplitV last axis', () => tf.split(x(), 3, 3)],
     ['Unpack', () => tf.unstack(x(), 2)],
-    ['Erf', () => [tf.erf(tf.mul(x(), 3)), tf.erf(tf.tensor1d([0, -0, 1e-8, -5, 5]))]],
     [
-      'Slice and Erf gradients',
-      () => tf.grads((a: tf.Tensor) => tf.sum(tf.erf(tf.slice(a, [1, 0, 1, 2], [2, 5, 2, 3]))))([x()]),
+      'Slice gradient',
+      () => tf.grads((a: tf.Tensor) => tf.sum(tf.square(tf.slice(a, [1, 0, 1, 2], [2, 5, 2, 3]))))([x()]),
     ],
   ];
   for (const [name, f] of cases) {

@@ -2,7 +2,6 @@ import * as tf from '@tensorflow/tfjs-core';
 import { batchMatMulConfig } from './batch-mat-mul.js';
 import { conv2DBackpropFilterConfig } from './conv2d-backprop-filter.js';
 import { conv2DBackpropInputConfig } from './conv2d-backprop-input.js';
-import { erfConfig } from './erf.js';
 import { sliceConfigs } from './slice.js';
 
 let registered = false;
@@ -15,7 +14,6 @@ export function registerWasmTrainingKernels(): void {
     batchMatMulConfig(),
     conv2DBackpropFilterConfig,
     conv2DBackpropInputConfig,
-    erfConfig,
     ...sliceConfigs(),
   ]) {
     if (tf.getKernel(config.kernelName, 'wasm')) tf.unregisterKernel(config.kernelName, 'wasm');
