@@ -26,7 +26,7 @@ export {
 } from './init.js';
 export { Linear, linear } from './linear.js';
 export type { NamedEntry, TensorLayout } from './module.js';
-export { Module, ModuleList } from './module.js';
+export { Module, ModuleDict, ModuleList } from './module.js';
 export { InstanceNorm, InstanceNorm2d, instanceNorm, LayerNorm, layerNorm } from './normalization.js';
 export type { PositionEmbeddingSineOptions } from './position-encoding.js';
 export { positionEmbeddingSine } from './position-encoding.js';
