@@ -130,6 +130,13 @@ export class VisionTransformer extends Encoder {
     this.norm = c.finalNorm ? this.registerModule('norm', new LayerNorm(d, { eps: c.normEps })) : null;
   }
 
+  override computedBuffers(): Record<string, tf.Tensor> {
+    const c = this.config;
+    return c.position.type === 'rope'
+      ? { 'rope_embed.periods': ropePeriods(c.embedDim / c.numHeads, c.position.base) }
+      : {};
+  }
+
   /** `(x − mean)/std` per RGB channel (RADIO: its conditioner buffers). @param images `[B, H, W, 3]` in [0, 1] */
   normalizeInput(images: tf.Tensor4D): tf.Tensor4D {
     if (images.rank !== 4 || images.shape[3] !== 3) {
