@@ -36,3 +36,6 @@ export type { TorchFile } from './checkpoint/torch-file.js';
 export { readTorchFile } from './checkpoint/torch-file.js';
 export type { ZipEntry } from './checkpoint/zip.js';
 export { readZip } from './checkpoint/zip.js';
+export { freeze, isLoRAParameter, setTrainable } from './fine-tuning.js';
+export type { LoRAConfig } from './layers/lora.js';
+export { LoRALinear } from './layers/lora.js';

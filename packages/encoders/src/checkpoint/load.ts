@@ -1,6 +1,7 @@
-import { type DecodedTensor, type LoadReport, loadStateDict } from '@cvm/nn';
+import { type DecodedTensor, type LoadReport, loadStateDict, toTorchLayout } from '@cvm/nn';
 import * as tf from '@tensorflow/tfjs-core';
 import type { Encoder } from '../encoder.js';
+import { isLoRAParameter } from '../fine-tuning.js';
 import { type NamingScheme, renameCheckpoint } from './key-maps.js';
 import { type CheckpointContents, readCheckpoint } from './read-checkpoint.js';
 
@@ -39,6 +40,11 @@ export function loadCheckpointContents(
   for (const [k, v] of Object.entries(encoder.computedBuffers())) {
     if (tensors.has(k)) v.dispose();
     else tensors.set(k, v);
+  }
+  // LoRA adapters added for fine-tuning are not in the base checkpoint: they keep their values.
+  for (const e of encoder.namedEntries()) {
+    if (isLoRAParameter(e.name) && !tensors.has(e.name))
+      tensors.set(e.name, toTorchLayout(e.name, e.variable, e.layout));
   }
   try {
     const report = loadStateDict(encoder, tensors, { strict });
