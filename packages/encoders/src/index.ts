@@ -39,3 +39,5 @@ export { readZip } from './checkpoint/zip.js';
 export { freeze, isLoRAParameter, setTrainable } from './fine-tuning.js';
 export type { LoRAConfig } from './layers/lora.js';
 export { LoRALinear } from './layers/lora.js';
+export type { DetectedEncoder } from './detect.js';
+export { detectEncoder } from './detect.js';
