@@ -1,7 +1,6 @@
 #!/usr/bin/env node
 /// <reference types="node" />
 // `cvm-encoders inspect <file>` and `cvm-encoders convert <in> <out.safetensors>`: see `usage` below.
-import '@tensorflow/tfjs-backend-cpu';
 import { readFile } from 'node:fs/promises';
 import { moduleToSafetensors } from '@cvm/nn';
 import { writeFileAtomic } from '@cvm/nn/node';
@@ -43,6 +42,13 @@ async function main(argv: string[]): Promise<number> {
   if (!input || (command === 'convert' && !positional[1])) {
     console.error(usage);
     return 2;
+  }
+  try {
+    await import('@tensorflow/tfjs-backend-cpu');
+  } catch {
+    throw new Error(
+      'the CLI needs a tfjs backend: install @tensorflow/tfjs-backend-cpu (or @tensorflow/tfjs)',
+    );
   }
   await tf.setBackend('cpu');
   const contents = readCheckpoint(await readFile(input));

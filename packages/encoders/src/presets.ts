@@ -1,4 +1,12 @@
-import { CLIP_MEAN, CLIP_STD, IMAGENET_MEAN, IMAGENET_STD, type ViTConfig } from './vit-config.js';
+import {
+  CLIP_MEAN,
+  CLIP_STD,
+  IMAGENET_MEAN,
+  IMAGENET_STD,
+  SAT493M_MEAN,
+  SAT493M_STD,
+  type ViTConfig,
+} from './vit-config.js';
 
 /** SAK's extra options on top of its timm ViT stem. */
 export interface SAKConfig {
@@ -130,6 +138,12 @@ export const PRESETS: Readonly<Record<string, EncoderConfig>> = {
   dinov3_vitb16: dinov3(768, 12, 12, [2, 5, 8, 11]),
   // DINOv3's own dense evals read blocks [4, 11, 17, 23] of ViT-L ("used in the paper").
   dinov3_vitl16: dinov3(1024, 24, 16, [4, 11, 17, 23]),
+  // The satellite (SAT-493M) ViT-L: same network, its own input statistics (its `local_cls_norm` is ignored).
+  dinov3_vitl16_sat493m: {
+    ...dinov3(1024, 24, 16, [4, 11, 17, 23]),
+    inputMean: SAT493M_MEAN,
+    inputStd: SAT493M_STD,
+  },
   'radio_v2.5-b': radio(768, 12, 12, [2, 5, 8, 11]),
   'radio_v2.5-l': radio(1024, 24, 16, [5, 11, 17, 23]),
   sak_vitb16: sak(timmVit(768, 12, 12, [2, 5, 8, 11])),
