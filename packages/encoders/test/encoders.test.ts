@@ -46,7 +46,9 @@ describe('input normalisation', () => {
       }) as VisionTransformer;
       const y = enc.normalizeInput(gray);
       const got = Array.from(y.dataSync().slice(0, 3));
-      got.forEach((v, c) => expect(v, `${name} channel ${c}`).toBeCloseTo((0.5 - mean[c]) / std[c], 5));
+      for (const [c, v] of got.entries()) {
+        expect(v, `${name} channel ${c}`).toBeCloseTo((0.5 - mean[c]) / std[c], 5);
+      }
       y.dispose();
       enc.dispose();
     }
