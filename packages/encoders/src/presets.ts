@@ -57,53 +57,50 @@ function dinov3(
   };
 }
 
+/** timm's standard ViT block (`vit_*_patch16_*`): LN eps 1e-6, qkv bias, GELU MLP ×4, no LayerScale; no final norm. */
+const TIMM_BLOCKS = {
+  patchSize: 16,
+  ffn: 'mlp',
+  mlpRatio: 4,
+  qkvBias: true,
+  maskKBias: false,
+  layerScale: null,
+  normEps: 1e-6,
+  finalNorm: false,
+  normIntermediates: false,
+} as const;
+
 /** RADIOv2.5 (timm `vit_*_patch16_224` blocks, CPE at 2048 px, 4 per-teacher class tokens + 4 registers). */
 function radio(embedDim: number, depth: number, numHeads: number, outLayers: number[]): ViTConfig {
   return {
+    ...TIMM_BLOCKS,
     family: 'radio',
-    patchSize: 16,
     embedDim,
     depth,
     numHeads,
-    ffn: 'mlp',
-    mlpRatio: 4,
-    qkvBias: true,
-    maskKBias: false,
-    layerScale: null,
-    normEps: 1e-6,
     numClassTokens: 4,
     numRegisters: 4,
     position: { type: 'cpe', maxGrid: 128 },
-    finalNorm: false,
     inputMean: CLIP_MEAN,
     inputStd: CLIP_STD,
     outLayers,
-    normIntermediates: false,
   };
 }
 
-/** timm `vit_*_patch16_384` as SAK's stem (augreg), no final norm, position grid of NYUD-v2's 448×576. */
+/** timm `vit_*_patch16_384` as SAK's stem (augreg), position grid of NYUD-v2's 448×576. */
 function timmVit(embedDim: number, depth: number, numHeads: number, outLayers: number[]): ViTConfig {
   return {
+    ...TIMM_BLOCKS,
     family: 'timm',
-    patchSize: 16,
     embedDim,
     depth,
     numHeads,
-    ffn: 'mlp',
-    mlpRatio: 4,
-    qkvBias: true,
-    maskKBias: false,
-    layerScale: null,
-    normEps: 1e-6,
     numClassTokens: 1,
     numRegisters: 0,
     position: { type: 'learned', grid: [28, 36] },
-    finalNorm: false,
     inputMean: IMAGENET_MEAN,
     inputStd: IMAGENET_STD,
     outLayers,
-    normIntermediates: false,
   };
 }
 
