@@ -2,4 +2,4 @@ export { initNodeWebGPU, SWIFTSHADER_ICD } from './node-webgpu.js';
 export type { NodeWebGPUOptions, NodeWebGPUResult } from './node-webgpu.js';
 export { selectBackend, DEFAULT_BACKEND_ORDER } from './select-backend.js';
 export type { BackendName } from './select-backend.js';
-export { useWebGPUForTests } from './testing.js';
+export { hasWebGPUForTests, useWebGPUForTests } from './testing.js';
