@@ -17,22 +17,14 @@ import { type BackendName, selectBackend } from '@cvm/backend';
 // The union package registers the cpu backend and every stock gradient (tfjs-core alone has none).
 import '@tensorflow/tfjs';
 import * as tf from '@tensorflow/tfjs-core';
+import { benchArgs, median, timeOnce } from '@cvm/test-utils/bench';
 import { createEncoder, type Encoder, VisionTransformer } from '../src/index.js';
 
-const args = process.argv.slice(2);
-const flag = (name: string) => args.includes(`--${name}`);
-const option = (name: string, fallback: string) => {
-  const i = args.indexOf(`--${name}`);
-  return i >= 0 && args[i + 1] ? args[i + 1] : fallback;
-};
+const { option, json, log } = benchArgs();
 const runs = Number(option('runs', '1'));
 const backends = option('backends', 'cpu,webgpu').split(',');
 const models = option('models', 'dinov3_vitb16').split(',');
 const [H, W] = option('size', '224x288').split('x').map(Number);
-const json = flag('json');
-const log = (...m: unknown[]) => {
-  if (!json) console.log(...m);
-};
 
 interface Row {
   model: string;
@@ -43,11 +35,6 @@ interface Row {
 }
 
 type BackendMemory = tf.MemoryInfo & { numBytesAllocatedInGPU?: number };
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)];
-}
 
 async function benchOne(name: string, backend: string, enc: Encoder): Promise<Row> {
   const images = tf.randomUniform([1, H, W, 3], 0, 1, 'float32', 1) as tf.Tensor4D;
@@ -70,11 +57,7 @@ async function benchOne(name: string, backend: string, enc: Encoder): Promise<Ro
   const firstSeconds = (performance.now() - t0) / 1000;
   log(`  ${name} ${backend}: first forward ${firstSeconds.toFixed(2)} s`);
   const times: number[] = [];
-  for (let i = 0; i < runs; i++) {
-    const t1 = performance.now();
-    await forward();
-    times.push((performance.now() - t1) / 1000);
-  }
+  for (let i = 0; i < runs; i++) times.push(await timeOnce(forward));
   images.dispose();
   return {
     model: name,

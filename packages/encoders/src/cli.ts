@@ -10,9 +10,8 @@ import { readCheckpoint } from './checkpoint/read-checkpoint.js';
 import { detectEncoder } from './detect.js';
 import { createEncoder, encoderConfig } from './registry.js';
 
-const usage = `usage:
-  cvm-encoders inspect <checkpoint>                 family, preset, parameter count and dtypes
-  cvm-encoders convert <checkpoint> <out.safetensors> [--heads N] [--grid HxW] [--non-strict]
+const usage = `Usage: cvm-encoders inspect <checkpoint>     family, naming scheme, preset, parameter count and dtypes
+       cvm-encoders convert <checkpoint> <out.safetensors> [--heads N] [--grid HxW] [--non-strict]
       normalises any supported checkpoint (DINOv3 .pth / HF / timm, RADIO .pth.tar / HF, SAK stage 1/2)
       to one F32 safetensors file with @cvm/encoders' own parameter names`;
 
@@ -29,6 +28,10 @@ function parseGrid(text: string | undefined): [number, number] | undefined {
 }
 
 async function main(argv: string[]): Promise<number> {
+  if (argv.includes('--help') || argv.includes('-h')) {
+    console.log(usage);
+    return 0;
+  }
   const [command, ...rest] = argv;
   const positional = rest.filter(
     (a, i) =>

@@ -6,15 +6,7 @@ export type { EncoderOverrides } from './registry.js';
 export { buildEncoder, createEncoder, encoderConfig, listEncoders } from './registry.js';
 export { Adapter, MoR, SAKEncoder } from './sak.js';
 export type { PositionConfig, ViTConfig } from './vit-config.js';
-export {
-  CLIP_MEAN,
-  CLIP_STD,
-  IMAGENET_MEAN,
-  IMAGENET_STD,
-  SAT493M_MEAN,
-  SAT493M_STD,
-  validateViTConfig,
-} from './vit-config.js';
+export { CLIP_MEAN, CLIP_STD, SAT493M_MEAN, SAT493M_STD, validateViTConfig } from './vit-config.js';
 export { VisionTransformer } from './vit.js';
 export type { CheckpointReport, LoadCheckpointOptions } from './checkpoint/load.js';
 export { loadCheckpoint, loadCheckpointContents } from './checkpoint/load.js';
