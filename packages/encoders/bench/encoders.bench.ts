@@ -1,10 +1,10 @@
 /**
  * `pnpm --filter @cvm/encoders bench [--json] [--runs N=1] [--backends cpu,webgpu]
- *   [--size 224x288] [--models dinov3_vitb16]`
+ *   [--size 112x144] [--models dinov3_vitb16]`
  *
  * Forward time and peak memory of full-size encoders (random weights) per backend, next to the same
  * forward in PyTorch (`bench/torch_vit.py`, run with /usr/bin/python3 when it has torch) in the same run.
- * The default is short (ViT-B/16 at 224×288); the paper's setting is
+ * The default is short (ViT-B/16 at 112×144); the paper's setting is
  * `-- --size 448x576 --models dinov3_vitb16,dinov3_vitl16` (minutes per backend on a CPU).
  * Peak memory: cpu, tf.profile's peak of live tensor bytes; webgpu, growth of the GPU buffer pool;
  * PyTorch, growth of the process's max RSS.
@@ -24,7 +24,7 @@ const { option, json, log } = benchArgs();
 const runs = Number(option('runs', '1'));
 const backends = option('backends', 'cpu,webgpu').split(',');
 const models = option('models', 'dinov3_vitb16').split(',');
-const [H, W] = option('size', '224x288').split('x').map(Number);
+const [H, W] = option('size', '112x144').split('x').map(Number);
 
 interface Row {
   model: string;
