@@ -56,7 +56,11 @@ export function loadCheckpointContents(
       stateDictPath: contents.stateDictPath,
     };
   } catch (e) {
-    throw new Error(`loadCheckpoint (${contents.format}, ${renamed.scheme} names): ${(e as Error).message}`);
+    const message = (e as Error).message;
+    const hint = /pos_embed expected/.test(message)
+      ? "\n  (the checkpoint's position grid differs from the encoder's: create it with the checkpoint's grid, e.g. createEncoder('sak_vitb16', { position: { type: 'learned', grid: [32, 32] } }))"
+      : '';
+    throw new Error(`loadCheckpoint (${contents.format}, ${renamed.scheme} names): ${message}${hint}`);
   } finally {
     tf.dispose([...tensors.values()]);
   }
