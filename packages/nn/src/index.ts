@@ -47,7 +47,13 @@ export type {
   SafetensorsFloatDtype,
   SafetensorsWriteOptions,
 } from './safetensors.js';
-export { encodeSafetensors, loadSafetensors, readSafetensors, saveSafetensors } from './safetensors.js';
+export {
+  decodeRawValues,
+  encodeSafetensors,
+  loadSafetensors,
+  readSafetensors,
+  saveSafetensors,
+} from './safetensors.js';
 export type { LoadReport, LoadStateDictOptions } from './state-dict.js';
 export {
   fromTorchLayout,
