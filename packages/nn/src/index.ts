@@ -35,7 +35,7 @@ export {
 } from './init.js';
 export { Linear, linear } from './linear.js';
 export type { NamedEntry, TensorLayout } from './module.js';
-export { Module, ModuleList } from './module.js';
+export { Module, ModuleDict, ModuleList } from './module.js';
 export { InstanceNorm, InstanceNorm2d, instanceNorm, LayerNorm, layerNorm } from './normalization.js';
 export type { PositionEmbeddingSineOptions } from './position-encoding.js';
 export { positionEmbeddingSine } from './position-encoding.js';
@@ -47,7 +47,13 @@ export type {
   SafetensorsFloatDtype,
   SafetensorsWriteOptions,
 } from './safetensors.js';
-export { encodeSafetensors, loadSafetensors, readSafetensors, saveSafetensors } from './safetensors.js';
+export {
+  decodeRawValues,
+  encodeSafetensors,
+  loadSafetensors,
+  readSafetensors,
+  saveSafetensors,
+} from './safetensors.js';
 export type { LoadReport, LoadStateDictOptions } from './state-dict.js';
 export {
   fromTorchLayout,
