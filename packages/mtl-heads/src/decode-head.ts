@@ -136,7 +136,8 @@ export class DecodeHead extends Module {
     const cvmSize: [number, number] = [Math.ceil(height / 2), Math.ceil(width / 2)];
     if (this.cvmChannels > 0) {
       const want = [batch, ...cvmSize, this.cvmChannels];
-      if (!cvm || cvm.rank !== 4 || want.some((d, i) => cvm.shape[i] !== d)) {
+      const shape = cvm ? cvm.shape : [];
+      if (shape.length !== 4 || want.some((d, i) => shape[i] !== d)) {
         throw new Error(
           `DecodeHead: cvm must be [${want}] (the CvM output for a ${height}x${width} image), got ${cvm ? `[${cvm.shape}]` : cvm}`,
         );

@@ -48,10 +48,12 @@ export class Fixture {
     const [r, c] = t.shape;
     return Array.from({ length: r }, (_, i) => Array.from(t.values.slice(i * c, i * c + c)));
   }
-  /** Loads `${prefix}.<entry>` (PyTorch layout) into `module`, strictly by name. */
-  load(module: Module, prefix: string): void {
+  /** Loads `${prefix}.<entry>` (PyTorch layout) into `module`, strictly by name, except `skip`. */
+  load(module: Module, prefix: string, skip: readonly string[] = []): void {
+    const names = this.names(`${prefix}.`).filter((n) => !skip.includes(n.slice(prefix.length + 1)));
+    if (names.length + skip.length !== this.names(`${prefix}.`).length) throw new Error(`load: not every skipped name is in ${prefix}`);
     const tensors = Object.fromEntries(
-      this.names(`${prefix}.`).map((n) => [
+      names.map((n) => [
         n.slice(prefix.length + 1),
         this.tensor(n, n.endsWith('num_batches_tracked') ? 'int32' : 'float32'),
       ]),
