@@ -29,7 +29,7 @@ export {
 export { bilinearMatrixData, interpolateBilinear } from './interpolate.js';
 export { Linear, linear } from './linear.js';
 export type { NamedEntry, TensorLayout } from './module.js';
-export { Module, ModuleList } from './module.js';
+export { Module, ModuleDict, ModuleList } from './module.js';
 export { InstanceNorm, InstanceNorm2d, instanceNorm, LayerNorm, layerNorm } from './normalization.js';
 export type { PositionEmbeddingSineOptions } from './position-encoding.js';
 export { positionEmbeddingSine } from './position-encoding.js';

@@ -19,11 +19,12 @@ export interface NamedEntry {
   kind: 'parameter' | 'buffer';
 }
 
-const NAME_PATTERN = /^[A-Za-z_][A-Za-z0-9_]*$|^[0-9]+$/;
+// Letters, digits and underscores: identifiers, ModuleList indices and ModuleDict keys such as SAK's `2_dinov2`.
+const NAME_PATTERN = /^[A-Za-z0-9_]+$/;
 
 function checkLocalName(owner: string, name: string, taken: (n: string) => boolean): void {
   if (!NAME_PATTERN.test(name)) {
-    throw new Error(`${owner}: name '${name}' must be an identifier or an index (no dots)`);
+    throw new Error(`${owner}: name '${name}' must be letters, digits and underscores (no dots)`);
   }
   if (taken(name)) throw new Error(`${owner}: name '${name}' is already registered`);
 }
@@ -238,5 +239,48 @@ export class ModuleList<M extends Module = Module> extends Module {
 
   [Symbol.iterator](): Iterator<M> {
     return this.items[Symbol.iterator]();
+  }
+}
+
+/**
+ * Modules under string keys, named by key like `torch.nn.ModuleDict` (`out_norms.2_dinov2.weight`).
+ * Keys are letters, digits and underscores (no dots).
+ *
+ * @example
+ * const heads = new ModuleDict({ semseg: new Linear(8, 40), depth: new Linear(8, 1) });
+ * heads.get('depth').forward(tf.zeros([3, 8])); // [3, 1]
+ */
+export class ModuleDict<M extends Module = Module> extends Module {
+  private readonly items = new Map<string, M>();
+
+  constructor(modules: Record<string, M> | Iterable<[string, M]> = {}) {
+    super();
+    const entries = Symbol.iterator in modules ? modules : Object.entries(modules);
+    for (const [key, m] of entries as Iterable<[string, M]>) this.set(key, m);
+  }
+
+  /** Registers `module` under `key` (which must be new); returns it. */
+  set(key: string, module: M): M {
+    this.items.set(key, this.registerModule(key, module));
+    return module;
+  }
+
+  /** The module under `key`; throws naming the known keys if there is none. */
+  get(key: string): M {
+    const m = this.items.get(key);
+    if (!m) throw new Error(`ModuleDict: no key '${key}' (keys: ${[...this.items.keys()].join(', ')})`);
+    return m;
+  }
+
+  has(key: string): boolean {
+    return this.items.has(key);
+  }
+
+  keys(): string[] {
+    return [...this.items.keys()];
+  }
+
+  get size(): number {
+    return this.items.size;
   }
 }

@@ -10,6 +10,7 @@ import {
   kaimingNormal,
   Linear,
   Module,
+  ModuleDict,
   ModuleList,
   manualSeed,
   truncNormal,
@@ -90,6 +91,20 @@ describe('Module', () => {
     expect(net.namedModules().every(([, m]) => m.training)).toBe(true);
     expect(net.namedModules().map(([p]) => p)).toContain('blocks.1.mlp.w3');
     net.dispose();
+  });
+
+  it('ModuleDict names children by key (digits first allowed) and rejects unknown keys', () => {
+    const d = new ModuleDict({ '2_dinov2': new Linear(2, 3), depth: new Linear(3, 1) });
+    expect(d.namedParameters().map(([n]) => n)).toEqual([
+      '2_dinov2.weight',
+      '2_dinov2.bias',
+      'depth.weight',
+      'depth.bias',
+    ]);
+    expect(d.keys()).toEqual(['2_dinov2', 'depth']);
+    expect(() => d.get('clip')).toThrow(/no key 'clip'.*2_dinov2, depth/);
+    expect(() => d.set('depth', new Linear(1, 1))).toThrow(/already registered/);
+    d.dispose();
   });
 
   it('rejects duplicate and dotted names', () => {

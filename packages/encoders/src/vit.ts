@@ -1,0 +1,272 @@
+import { LayerNorm, Module, ModuleList, truncNormal } from '@cvm/nn';
+import * as tf from '@tensorflow/tfjs-core';
+import { Encoder, type IntermediatesOptions } from './encoder.js';
+import { swigluHidden, ViTBlock } from './layers/block.js';
+import { ropePeriods, ropeTables } from './layers/rope.js';
+import { PatchEmbed, PatchGenerator, resampleAbsPosEmbed } from './layers/tokens.js';
+import { type ViTConfig, validateViTConfig } from './vit-config.js';
+
+/** DINOv3's `rope_embed`: the `periods` buffer `[d/4]` (no parameters). */
+class RopeEmbed extends Module {
+  readonly periods: tf.Variable;
+  constructor(headDim: number, base: number) {
+    super();
+    this.periods = this.registerBuffer('periods', ropePeriods(headDim, base));
+  }
+}
+
+/** RADIO's `input_conditioner`: `norm_mean`, `norm_std` buffers `[3, 1, 1]` from the checkpoint. */
+class InputConditioner extends Module {
+  readonly norm_mean: tf.Variable;
+  readonly norm_std: tf.Variable;
+  constructor(mean: readonly number[], std: readonly number[]) {
+    super();
+    this.norm_mean = this.registerBuffer('norm_mean', tf.tensor3d([...mean], [3, 1, 1]));
+    this.norm_std = this.registerBuffer('norm_std', tf.tensor3d([...std], [3, 1, 1]));
+  }
+}
+
+/** Tokens after embedding: `[B, prefix + gh·gw, D]` and the patch grid. */
+interface Embedded {
+  tokens: tf.Tensor3D;
+  grid: [number, number];
+}
+
+/**
+ * One configurable ViT covering DINOv3, RADIO and timm's ViT (SAK's stem); see `ViTConfig`. Parameter
+ * names are each family's own PyTorch names (`blocks.3.attn.qkv.weight`, ...).
+ *
+ * @example
+ * const vit = createEncoder('vit_tiny_p8'); // or new VisionTransformer(config)
+ * const maps = vit.forwardIntermediates(tf.randomUniform([1, 64, 96, 3])); // 4 × [1, 8, 12, 192]
+ */
+export class VisionTransformer extends Encoder {
+  readonly family: ViTConfig['family'];
+  readonly embedDim: number;
+  readonly patchSize: number;
+  readonly depth: number;
+  readonly outLayers: readonly number[];
+  readonly normIntermediates: boolean;
+  readonly tasks: readonly string[] = [];
+  /** Class + register tokens in front of the patch tokens. */
+  readonly numPrefixTokens: number;
+
+  readonly patch_embed: PatchEmbed | null = null;
+  readonly patch_generator: PatchGenerator | null = null;
+  readonly cls_token: tf.Variable | null = null;
+  readonly register_tokens: tf.Variable | null = null;
+  readonly pos_embed: tf.Variable | null = null;
+  readonly rope_embed: RopeEmbed | null = null;
+  readonly input_conditioner: InputConditioner | null = null;
+  readonly blocks: ModuleList<ViTBlock>;
+  readonly norm: LayerNorm | null;
+  private readonly inputStats: { mean: number[]; std: number[] };
+
+  constructor(readonly config: ViTConfig) {
+    super();
+    validateViTConfig(config);
+    const c = config;
+    this.family = c.family;
+    this.embedDim = c.embedDim;
+    this.patchSize = c.patchSize;
+    this.depth = c.depth;
+    this.outLayers = [...c.outLayers];
+    this.normIntermediates = c.normIntermediates;
+    this.numPrefixTokens = c.numClassTokens + c.numRegisters;
+    this.inputStats = { mean: [...c.inputMean], std: [...c.inputStd] };
+    const d = c.embedDim;
+    // Registration order follows each family's PyTorch state_dict order.
+    if (c.family === 'radio') {
+      if (c.position.type !== 'cpe') throw new Error('unreachable');
+      this.input_conditioner = this.registerModule(
+        'input_conditioner',
+        new InputConditioner(c.inputMean, c.inputStd),
+      );
+      this.patch_generator = this.registerModule(
+        'patch_generator',
+        new PatchGenerator(c.patchSize, d, c.position.maxGrid, this.numPrefixTokens),
+      );
+    } else {
+      if (c.numClassTokens)
+        this.cls_token = this.registerParameter('cls_token', truncNormal([1, 1, d], { std: 0.02 }));
+      if (c.numRegisters) {
+        const name = c.family === 'dinov3' ? 'storage_tokens' : 'reg_token';
+        this.register_tokens = this.registerParameter(
+          name,
+          truncNormal([1, c.numRegisters, d], { std: 0.02 }),
+        );
+      }
+      if (c.position.type === 'learned') {
+        const [gh, gw] = c.position.grid;
+        this.pos_embed = this.registerParameter(
+          'pos_embed',
+          truncNormal([1, this.numPrefixTokens + gh * gw, d], { std: 0.02 }),
+        );
+      }
+      this.patch_embed = this.registerModule('patch_embed', new PatchEmbed(c.patchSize, d));
+      if (c.position.type === 'rope') {
+        this.rope_embed = this.registerModule('rope_embed', new RopeEmbed(d / c.numHeads, c.position.base));
+      }
+    }
+    const hidden = Math.round(c.mlpRatio * d);
+    this.blocks = this.registerModule(
+      'blocks',
+      new ModuleList(
+        Array.from(
+          { length: c.depth },
+          () =>
+            new ViTBlock(d, {
+              numHeads: c.numHeads,
+              mlpHidden: c.ffn === 'swiglu' ? swigluHidden(hidden, c.swigluAlign ?? 8) : hidden,
+              ffn: c.ffn,
+              qkvBias: c.qkvBias,
+              maskKBias: c.maskKBias,
+              layerScale: c.layerScale,
+              normEps: c.normEps,
+            }),
+        ),
+      ),
+    );
+    this.norm = c.finalNorm ? this.registerModule('norm', new LayerNorm(d, { eps: c.normEps })) : null;
+  }
+
+  /** `(x − mean)/std` per RGB channel (RADIO: its conditioner buffers). @param images `[B, H, W, 3]` in [0, 1] */
+  normalizeInput(images: tf.Tensor4D): tf.Tensor4D {
+    if (images.rank !== 4 || images.shape[3] !== 3) {
+      throw new Error(
+        `${this.constructor.name}: images must be [B, H, W, 3] RGB in [0, 1], got [${images.shape}]`,
+      );
+    }
+    return tf.tidy(() => {
+      const cond = this.input_conditioner;
+      const mean = cond ? tf.reshape(cond.norm_mean, [3]) : tf.tensor1d(this.inputStats.mean);
+      const std = cond ? tf.reshape(cond.norm_std, [3]) : tf.tensor1d(this.inputStats.std);
+      return tf.div(tf.sub(images, mean), std) as tf.Tensor4D;
+    });
+  }
+
+  /** The patch grid `[gh, gw]` for an `H × W` input (floored; RADIO requires multiples of p). */
+  gridSize(height: number, width: number): [number, number] {
+    const p = this.patchSize;
+    if (this.family === 'radio' && (height % p !== 0 || width % p !== 0)) {
+      throw new Error(`RADIO: image size ${height}x${width} must be a multiple of the patch size ${p}`);
+    }
+    const grid: [number, number] = [Math.floor(height / p), Math.floor(width / p)];
+    if (grid[0] < 1 || grid[1] < 1)
+      throw new Error(
+        `${this.constructor.name}: image ${height}x${width} is smaller than one ${p}x${p} patch`,
+      );
+    return grid;
+  }
+
+  /**
+   * Normalised input → token sequence (prefix tokens then patches) with position information added
+   * where the family adds it (RoPE is applied inside attention instead).
+   * @param images `[B, H, W, 3]` RGB in [0, 1]
+   */
+  embed(images: tf.Tensor4D): Embedded {
+    const grid = this.gridSize(images.shape[1], images.shape[2]);
+    const tokens = tf.tidy(() => {
+      const x = this.normalizeInput(images);
+      if (this.patch_generator) return this.patch_generator.forward(x).tokens;
+      const patches = this.patch_embed!.forward(x);
+      const [b, gh, gw, d] = patches.shape;
+      const parts: tf.Tensor[] = [];
+      if (this.cls_token) parts.push(tf.tile(this.cls_token, [b, 1, 1]));
+      if (this.register_tokens) parts.push(tf.tile(this.register_tokens, [b, 1, 1]));
+      parts.push(tf.reshape(patches, [b, gh * gw, d]));
+      let seq = parts.length > 1 ? tf.concat(parts, 1) : parts[0];
+      if (this.pos_embed && this.config.position.type === 'learned') {
+        seq = tf.add(
+          seq,
+          resampleAbsPosEmbed(this.pos_embed, this.config.position.grid, grid, this.numPrefixTokens),
+        );
+      }
+      return seq as tf.Tensor3D;
+    });
+    return { tokens, grid };
+  }
+
+  /** DINOv3's RoPE tables for a grid, or null for other families. */
+  rope(grid: readonly [number, number]): { sin: tf.Tensor2D; cos: tf.Tensor2D } | null {
+    return this.rope_embed ? ropeTables(grid[0], grid[1], this.rope_embed.periods) : null;
+  }
+
+  /** `[B, prefix + gh·gw, D]` → the patch tokens as a map `[B, gh, gw, D]`. */
+  toMap(tokens: tf.Tensor, grid: readonly [number, number]): tf.Tensor4D {
+    const [b, n, d] = tokens.shape as [number, number, number];
+    return tf.reshape(tf.slice(tokens, [0, this.numPrefixTokens, 0], [b, n - this.numPrefixTokens, d]), [
+      b,
+      grid[0],
+      grid[1],
+      d,
+    ]) as tf.Tensor4D;
+  }
+
+  /**
+   * Runs the blocks, calling `visit(i, x)` after block `i` (0-based) while `visit` returns true.
+   * Internal tensors are freed; `visit` must `tf.keep` what it wants to keep.
+   */
+  runBlocks(
+    images: tf.Tensor4D,
+    visit: (i: number, x: tf.Tensor3D, grid: [number, number]) => boolean,
+  ): void {
+    tf.tidy(() => {
+      const { tokens, grid } = this.embed(images);
+      const rope = this.rope(grid);
+      let x: tf.Tensor3D = tokens;
+      for (let i = 0; i < this.depth; i++) {
+        const next = this.blocks.get(i).forward(x, rope) as tf.Tensor3D;
+        x.dispose(); // free each block's input early (what `visit` kept are copies)
+        x = next;
+        if (!visit(i, x, grid)) break;
+      }
+    });
+  }
+
+  forwardIntermediates(images: tf.Tensor4D, options: IntermediatesOptions = {}): tf.Tensor4D[] {
+    const layers = this.checkLayers(options.layers ?? this.outLayers);
+    if (options.task !== undefined)
+      throw new Error(`${this.constructor.name}: has no tasks (got task '${options.task}')`);
+    const norm = (options.norm ?? this.normIntermediates) && this.norm !== null;
+    const out = new Map<number, tf.Tensor4D>();
+    const last = Math.max(...layers);
+    this.runBlocks(images, (i, x, grid) => {
+      if (layers.includes(i)) out.set(i, tf.keep(this.toMap(norm ? this.norm!.forward(x) : x, grid)));
+      return i < last;
+    });
+    return layers.map((l) => out.get(l)!);
+  }
+
+  /**
+   * The final features (after the final norm, when there is one).
+   * @param images `[B, H, W, 3]` RGB in [0, 1]
+   * @returns `prefix` `[B, numPrefixTokens, D]` (class then registers) and `patches` `[B, H/p, W/p, D]`
+   */
+  forwardFeatures(images: tf.Tensor4D): { prefix: tf.Tensor3D; patches: tf.Tensor4D } {
+    let result: { prefix: tf.Tensor3D; patches: tf.Tensor4D } | null = null;
+    this.runBlocks(images, (i, x, grid) => {
+      if (i < this.depth - 1) return true;
+      const y = this.norm ? this.norm.forward(x) : x;
+      const [b, , d] = y.shape;
+      result = {
+        prefix: tf.keep(tf.slice(y, [0, 0, 0], [b, this.numPrefixTokens, d]) as tf.Tensor3D),
+        patches: tf.keep(this.toMap(y, grid)),
+      };
+      return false;
+    });
+    return result!;
+  }
+
+  private checkLayers(layers: readonly number[]): readonly number[] {
+    if (layers.length === 0) throw new Error(`${this.constructor.name}: layers must name at least one block`);
+    for (const l of layers) {
+      if (!Number.isInteger(l) || l < 0 || l >= this.depth) {
+        throw new Error(
+          `${this.constructor.name}: layer ${l} is not a block index in [0, ${this.depth}) (0-based)`,
+        );
+      }
+    }
+    return layers;
+  }
+}
