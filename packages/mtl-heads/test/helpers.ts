@@ -51,7 +51,8 @@ export class Fixture {
   /** Loads `${prefix}.<entry>` (PyTorch layout) into `module`, strictly by name, except `skip`. */
   load(module: Module, prefix: string, skip: readonly string[] = []): void {
     const names = this.names(`${prefix}.`).filter((n) => !skip.includes(n.slice(prefix.length + 1)));
-    if (names.length + skip.length !== this.names(`${prefix}.`).length) throw new Error(`load: not every skipped name is in ${prefix}`);
+    if (names.length + skip.length !== this.names(`${prefix}.`).length)
+      throw new Error(`load: not every skipped name is in ${prefix}`);
     const tensors = Object.fromEntries(
       names.map((n) => [
         n.slice(prefix.length + 1),
