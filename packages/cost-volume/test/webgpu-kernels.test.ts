@@ -372,13 +372,7 @@ describe('costVolume composite path on webgpu', () => {
       [0, 0, 0, 1],
     ];
     const run = async (implementation: 'fused' | 'composite') => {
-      const options = {
-        intrinsics: K,
-        poses: [pose],
-        inverseDepths: farToNear,
-        implementation,
-        chunkSize: 2,
-      };
+      const options = { intrinsics: K, poses: [pose], inverseDepths: farToNear, implementation, chunkSize: 2 };
       const volume = costVolume(ref, [nbr], options);
       const grads = tf.grads((r: tf.Tensor, n: tf.Tensor) =>
         costVolume(r as tf.Tensor4D, [n as tf.Tensor4D], options),
