@@ -1,13 +1,13 @@
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { normalizeImage } from '@cvm/cvm-module';
 import {
   Conv2d,
   gelu,
   Linear,
   loadStateDict,
   Module,
+  normalizeImage,
   ModuleList,
   readSafetensors,
   type SafetensorsContents,
