@@ -1,14 +1,15 @@
 /**
- * `pnpm --filter @cvm/mtl-heads bench [--json] [--runs N=2] [--backends cpu,webgpu] [--size 96x128] [--dim 64] [--paper]`
+ * `pnpm --filter @cvm/mtl-heads bench [--json] [--runs N=2] [--backends cpu] [--size 64x96] [--dim 64] [--cvm small|paper] [--paper]`
  *
  * Times one training step (forward, NYUD's weighted losses, backward, clip 10, AdamW + schedule) of the
- * 3D-aware multi-task model: 2 views, batch 1, the paper-size Cross-view Module (4.93 M parameters),
- * NYUD's four heads with the CvM output fused at 1/4. The encoder is the test encoder (patch-16 conv +
- * 4 residual Linear+GELU stages of width `--dim`), so the same step restates in PyTorch
- * (`bench/train_step_torch.py`, run in the same process tree when `/usr/bin/python3` has torch) and
- * the ratio is measured under the same load. The default size is the synthetic world's (96×128).
- * `--paper` adds the encoders of the paper (`@cvm/encoders`' `dinov3_vitb16`, `dinov3_vitl16`) at
- * 448×576 (TypeScript only; minutes per step on cpu).
+ * 3D-aware multi-task model: 2 views, batch 1, NYUD's four heads with the CvM output fused at 1/4, and
+ * a Cross-view Module of the small configuration (default: C = 32, 2 blocks, L = 32) or the paper's
+ * (`--cvm paper`: C = 128, 6 blocks, L = 128, 4.93 M parameters). The encoder is the test encoder
+ * (patch-16 conv + 4 residual Linear+GELU stages of width `--dim`), so the same step restates in
+ * PyTorch (`bench/train_step_torch.py`, run by this script when `/usr/bin/python3` has torch) and the
+ * ratio is measured under the same load. `--paper` adds the paper's encoders (`@cvm/encoders`'
+ * `dinov3_vitb16`, `dinov3_vitl16`) with the paper CvM at 448×576 (TypeScript only; on the cpu backend
+ * one step takes tens of minutes, see the cvm-module README's forward figures).
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -29,9 +30,21 @@ const flag = (name: string, fallback: string): string => {
 };
 const json = args.includes('--json');
 const runs = Number(flag('runs', '2'));
-const backends = flag('backends', 'cpu,webgpu').split(',');
-const [height, width] = flag('size', '96x128').split('x').map(Number);
+const backends = flag('backends', 'cpu').split(',');
+const [height, width] = flag('size', '64x96').split('x').map(Number);
 const dim = Number(flag('dim', '64'));
+const cvmSize = flag('cvm', 'small');
+if (cvmSize !== 'small' && cvmSize !== 'paper')
+  throw new Error(`--cvm must be 'small' or 'paper', got '${cvmSize}'`);
+/** The small CvM (`--cvm small`); the paper's is the CrossViewModule default. */
+const SMALL_CVM = {
+  encoderDims: [16, 24, 32] as [number, number, number],
+  featureChannels: 32,
+  numLayers: 2,
+  adapterHidden: 64,
+  upsamplerHidden: 64,
+  depthRange: { near: 0.5, far: 10, count: 32 },
+};
 const log = (s: string): void => {
   if (!json) console.log(s);
 };
@@ -50,8 +63,13 @@ async function timeStep(
   encoder: MultiScaleEncoder,
   h: number,
   w: number,
+  paperCvm: boolean,
 ): Promise<Row> {
-  const model = new MultiTaskModel(encoder, { tasks: datasetTasks('nyud'), cvm: 'full' });
+  const model = new MultiTaskModel(encoder, {
+    tasks: datasetTasks('nyud'),
+    cvm: 'full',
+    cvmConfig: paperCvm ? {} : SMALL_CVM,
+  });
   const trainer = new Trainer(model);
   const rand = (shape: number[], max: number, dtype: 'float32' | 'int32' = 'float32') =>
     tf.tidy(() =>
@@ -117,7 +135,7 @@ function torchStep(h: number, w: number): { firstMs: number; medianMs: number; t
   const script = join(dirname(fileURLToPath(import.meta.url)), 'train_step_torch.py');
   try {
     return JSON.parse(
-      execFileSync('/usr/bin/python3', [script, String(h), String(w), String(dim), String(runs)], {
+      execFileSync('/usr/bin/python3', [script, String(h), String(w), String(dim), String(runs), cvmSize], {
         encoding: 'utf8',
       }),
     );
@@ -130,7 +148,7 @@ function torchStep(h: number, w: number): { firstMs: number; medianMs: number; t
 async function main(): Promise<void> {
   const rows: Row[] = [];
   log(
-    `training step: 2 views, batch 1, NYUD heads, paper-size CvM; ${height}x${width}, test encoder D=${dim}`,
+    `training step: 2 views, batch 1, NYUD heads, ${cvmSize} CvM; ${height}x${width}, test encoder D=${dim}`,
   );
   for (const backend of backends) {
     try {
@@ -146,6 +164,7 @@ async function main(): Promise<void> {
         new TinyEncoder(dim),
         height,
         width,
+        cvmSize === 'paper',
       ),
     );
     log(
@@ -153,7 +172,7 @@ async function main(): Promise<void> {
     );
     if (args.includes('--paper')) {
       for (const name of ['dinov3_vitb16', 'dinov3_vitl16']) {
-        rows.push(await timeStep(backend, `${name} 448x576`, createEncoder(name), 448, 576));
+        rows.push(await timeStep(backend, `${name} 448x576`, createEncoder(name), 448, 576, true));
         log(
           `${backend} ${name}: first ${rows.at(-1)?.firstMs.toFixed(0)} ms, median ${rows.at(-1)?.medianMs.toFixed(0)} ms`,
         );
@@ -169,7 +188,7 @@ async function main(): Promise<void> {
       log(`  ${r.backend} / pytorch: ${(r.medianMs / torch.medianMs).toFixed(2)}x`);
     }
   }
-  if (json) console.log(JSON.stringify({ height, width, dim, runs, rows, torch }, null, 2));
+  if (json) console.log(JSON.stringify({ height, width, dim, cvm: cvmSize, runs, rows, torch }, null, 2));
 }
 
 await main();
