@@ -99,7 +99,7 @@ export class TinyEncoder extends Module implements MultiScaleEncoder {
   }
 }
 
-/** The small CvM configuration of cvm-module's fixture (its tiny.safetensors). */
+/** The CvM of make_heads_fixtures.py's model step (the sizes of cvm-module's own fixture, whose reference it imports). */
 export const FIXTURE_CVM = {
   encoderDims: [8, 12, 16] as [number, number, number],
   featureChannels: 16,
