@@ -62,6 +62,7 @@ export {
   toTorchLayout,
 } from './state-dict.js';
 export { SwiGLU } from './swiglu.js';
+export { rearrangement } from './rearrangement.js';
 export { roll, shiftedWindowMask, windowPartition, windowReverse } from './window.js';
 export type { AdamWOptions } from './optim/adamw.js';
 export { AdamW } from './optim/adamw.js';
