@@ -44,7 +44,9 @@ describe('webgpu backend (SwiftShader in Node)', () => {
     expectClose(gpu.out, cpu.out, { atol: 1e-4 * maxAbs(cpu.out) });
     expectClose([gpu.loss], [cpu.loss], { rtol: 1e-4 });
     // The fuse conv's bias sits before BatchNorm: its true gradient is 0, both backends give rounding noise.
-    cpu.grads.forEach((g, i) => expectClose(gpu.grads[i], g, { atol: Math.max(1e-3 * maxAbs(g), 1e-6) }));
+    cpu.grads.forEach((g, i) => {
+      expectClose(gpu.grads[i], g, { atol: Math.max(1e-3 * maxAbs(g), 1e-6) });
+    });
     head.dispose();
     await tf.setBackend('cpu');
   });
