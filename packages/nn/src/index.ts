@@ -1,4 +1,6 @@
 export { GELU, gelu, SiLU, silu } from './activation.js';
+export type { BatchNorm2dOptions } from './batch-norm.js';
+export { BatchNorm2d } from './batch-norm.js';
 export { MultiHeadAttention, multiHeadAttention, scaledDotProductAttention } from './attention.js';
 export type { Conv2dOptions } from './conv.js';
 export { Conv2d, conv2d } from './conv.js';
@@ -33,6 +35,7 @@ export {
   xavierUniform,
   zeros,
 } from './init.js';
+export { bilinearMatrixData, interpolateBilinear } from './interpolate.js';
 export { Linear, linear } from './linear.js';
 export type { NamedEntry, TensorLayout } from './module.js';
 export { Module, ModuleDict, ModuleList } from './module.js';
@@ -67,3 +70,8 @@ export {
 export { SwiGLU } from './swiglu.js';
 export { rearrangement } from './rearrangement.js';
 export { roll, shiftedWindowMask, windowPartition, windowReverse } from './window.js';
+export type { AdamWOptions } from './optim/adamw.js';
+export { AdamW } from './optim/adamw.js';
+export type { ClippedGradients } from './optim/clip-grad.js';
+export { clipGradNorm } from './optim/clip-grad.js';
+export { polynomialLR } from './optim/lr-schedule.js';
