@@ -1,6 +1,7 @@
 import '@tensorflow/tfjs-backend-cpu';
 import { toTorchLayout } from '@cvm/nn';
 import { expectClose } from '@cvm/test-utils';
+import { selectBackend } from '@cvm/backend';
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { datasetTasks, MultiTaskModel, multiTaskLoss, type TaskName } from '../src/index.js';
@@ -8,7 +9,7 @@ import { FIXTURE_CVM, Fixture, maxAbs, TinyEncoder } from './helpers.js';
 
 let fx: Fixture;
 beforeAll(async () => {
-  await tf.setBackend('cpu');
+  await selectBackend(['cpu']); // registers the fast cpu Conv2DBackpropFilter
   fx = new Fixture('heads.safetensors');
 });
 
