@@ -126,28 +126,14 @@ export class MultiTaskModel extends Module {
   private encoderMaps(images: tf.Tensor4D): Record<string, tf.Tensor4D[]> {
     const names = this.tasks.map((t) => t.name);
     const enc = this.backbone;
-    let returned: Record<string, tf.Tensor4D[]>;
+    let byTask: Record<string, tf.Tensor4D[]>;
     const perTask = Boolean(enc.tasks?.length && enc.forwardTaskIntermediates);
     if (perTask && enc.forwardTaskIntermediates) {
-      returned = enc.forwardTaskIntermediates(images, names);
+      byTask = enc.forwardTaskIntermediates(images, names);
     } else {
       const shared = enc.forwardIntermediates(images);
-      returned = Object.fromEntries(names.map((n) => [n, shared]));
+      byTask = Object.fromEntries(names.map((n) => [n, shared]));
     }
-    // Encoders may hand out tensors kept out of every scope (tf.keep), which no tidy frees; own them here
-    // (clones tracked by the caller's scope, gradients flow through) and release the originals.
-    const owned = new Map<tf.Tensor, tf.Tensor4D>();
-    const byTask: Record<string, tf.Tensor4D[]> = {};
-    for (const n of names) {
-      const maps = returned[n];
-      byTask[n] = Array.isArray(maps)
-        ? maps.map((m) => {
-            if (!owned.has(m)) owned.set(m, tf.clone(m));
-            return owned.get(m) as tf.Tensor4D;
-          })
-        : maps;
-    }
-    tf.dispose([...owned.keys()]);
     for (const n of names) {
       const maps = byTask[n];
       if (!Array.isArray(maps) || maps.length !== 4) {
