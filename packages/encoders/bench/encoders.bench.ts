@@ -1,5 +1,5 @@
 /**
- * `pnpm --filter @cvm/encoders bench [--json] [--runs N=1] [--backends cpu,webgpu]
+ * `pnpm --filter @cvm/encoders bench [--json] [--runs N=1] [--backends wasm,cpu,webgpu]
  *   [--size 112x144] [--models dinov3_vitb16]`
  *
  * Forward time and peak memory of full-size encoders (random weights) per backend, next to the same
@@ -22,7 +22,7 @@ import { createEncoder, type Encoder, VisionTransformer } from '../src/index.js'
 
 const { option, json, log } = benchArgs();
 const runs = Number(option('runs', '1'));
-const backends = option('backends', 'cpu,webgpu').split(',');
+const backends = option('backends', 'wasm,cpu,webgpu').split(',');
 const models = option('models', 'dinov3_vitb16').split(',');
 const [H, W] = option('size', '112x144').split('x').map(Number);
 
