@@ -83,6 +83,17 @@ export async function loadThreadedWasmModule(): Promise<WasmModule> {
   return module;
 }
 
+/**
+ * Lets Node exit while XNNPACK's thread pool is alive. Emscripten `ref()`s a worker while a pthread
+ * runs on it, and the pool's threads run (waiting for work) until the backend is removed, so without
+ * this every program that activated wasm would hang at its end. The main thread blocks inside the
+ * kernels while the pool works, so nothing needs the workers to hold the event loop open.
+ */
+export function releasePoolWorkers(module: WasmModule): void {
+  const pthreads = module.PThread as { runningWorkers?: Array<{ unref?: () => void }> } | undefined;
+  for (const worker of pthreads?.runningWorkers ?? []) worker.unref?.();
+}
+
 type WasmImports = { env: Record<string, unknown> };
 
 /**

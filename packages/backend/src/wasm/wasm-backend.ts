@@ -46,13 +46,16 @@ export async function registerWasmBackend(options: WasmBackendOptions = {}): Pro
     }
     return;
   }
-  const { loadThreadedWasmModule } = await import('./node-threads.js');
+  const { loadThreadedWasmModule, releasePoolWorkers } = await import('./node-threads.js');
   if (tf.findBackendFactory('wasm')) tf.removeBackend('wasm');
   tf.registerBackend(
     'wasm',
     async () => {
       wasm.setThreadsCount(threads);
-      return new wasm.BackendWasm((await loadThreadedWasmModule()) as never);
+      const module = await loadThreadedWasmModule();
+      const backend = new wasm.BackendWasm(module as never); // starts XNNPACK's pthread pool
+      releasePoolWorkers(module);
+      return backend;
     },
     2,
   );
