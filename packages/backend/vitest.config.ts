@@ -1,13 +1,1 @@
-import { defineConfig } from 'vitest/config';
-
-export default defineConfig({
-  // Workspace packages resolve to their TypeScript sources in tests, so no build is needed first.
-  resolve: { conditions: ['cvm-source'] },
-  test: {
-    include: ['test/**/*.test.ts'],
-    // Native addons (Dawn) and tfjs's global engine want a process per file.
-    pool: 'forks',
-    testTimeout: 120_000,
-    hookTimeout: 120_000,
-  },
-});
+export { default } from '../../vitest.shared.js';

@@ -1,5 +1,5 @@
 export { initNodeWebGPU, SWIFTSHADER_ICD } from './node-webgpu.js';
 export type { NodeWebGPUOptions, NodeWebGPUResult } from './node-webgpu.js';
-export { selectBackend, DEFAULT_BACKEND_ORDER } from './select-backend.js';
-export type { BackendName } from './select-backend.js';
-export { useWebGPUForTests } from './testing.js';
+export { selectBackend, DEFAULT_BACKEND_ORDER, KNOWN_BACKENDS } from './select-backend.js';
+export type { BackendChoice, BackendName } from './select-backend.js';
+export { hasWebGPUForTests, useWebGPUForTests } from './testing.js';

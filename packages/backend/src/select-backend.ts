@@ -4,35 +4,59 @@ import { initNodeWebGPU } from './node-webgpu.js';
 /** Backends cvm knows how to bring up, in the names tfjs registers them under. */
 export type BackendName = 'tensorflow' | 'webgpu' | 'webgl' | 'wasm' | 'cpu';
 
+/** Every name `selectBackend` accepts. */
+export const KNOWN_BACKENDS: readonly BackendName[] = ['tensorflow', 'webgpu', 'webgl', 'wasm', 'cpu'];
+
 /** The order used when none is given: native TensorFlow, then WebGPU, then the pure-JS cpu backend. */
 export const DEFAULT_BACKEND_ORDER: readonly BackendName[] = ['tensorflow', 'webgpu', 'cpu'];
 
+/** The backend `selectBackend` activated, and why the ones before it were passed over. */
+export interface BackendChoice {
+  name: BackendName;
+  /** One line on why this backend was chosen, for logs. */
+  why: string;
+  /** Backends tried before it, each with the reason it could not be used. */
+  skipped: { name: BackendName; reason: string }[];
+}
+
 const isNode = typeof (globalThis as { process?: NodeJS.Process }).process?.versions?.node === 'string';
 
-async function importOptional(name: string): Promise<boolean> {
+/** Imports a package; resolves to the error message when it cannot be loaded, undefined on success. */
+async function importOptional(name: string): Promise<string | undefined> {
   try {
     await import(/* @vite-ignore */ name);
-    return true;
-  } catch {
-    return false;
+    return undefined;
+  } catch (err) {
+    return `import('${name}') failed: ${errorMessage(err)}`;
   }
 }
 
-/** Makes the backend's factory known to tfjs (imports its package); false when it cannot be had here. */
-async function register(name: BackendName): Promise<boolean> {
-  if (tf.findBackendFactory(name)) return true;
+function errorMessage(err: unknown): string {
+  return err instanceof Error ? err.message.split('\n')[0]! : String(err);
+}
+
+/** Makes the backend's factory known to tfjs (imports its package); the reason when it cannot be had here. */
+async function register(name: BackendName): Promise<string | undefined> {
+  if (tf.findBackendFactory(name)) return undefined;
   switch (name) {
-    case 'tensorflow':
+    case 'tensorflow': {
       // tfjs-node downloads libtensorflow at install time and fails offline; it is optional everywhere.
-      if (!isNode) return false;
-      return (
-        (await importOptional('@tensorflow/tfjs-node-gpu')) || (await importOptional('@tensorflow/tfjs-node'))
-      );
-    case 'webgpu':
-      if (isNode && !(await initNodeWebGPU()).available) return false;
+      if (!isNode) return 'tfjs-node runs only in Node';
+      const gpu = await importOptional('@tensorflow/tfjs-node-gpu');
+      if (!gpu) return undefined;
+      const cpu = await importOptional('@tensorflow/tfjs-node');
+      return cpu && `${gpu}; ${cpu}`;
+    }
+    case 'webgpu': {
+      if (isNode) {
+        const probe = await initNodeWebGPU();
+        if (!probe.available) return probe.reason ?? 'no WebGPU adapter';
+      }
       return importOptional('@tensorflow/tfjs-backend-webgpu');
+    }
     case 'webgl':
-      return !isNode && (await importOptional('@tensorflow/tfjs-backend-webgl'));
+      if (isNode) return 'WebGL needs a browser';
+      return importOptional('@tensorflow/tfjs-backend-webgl');
     case 'wasm':
       return importOptional('@tensorflow/tfjs-backend-wasm');
     case 'cpu':
@@ -41,20 +65,69 @@ async function register(name: BackendName): Promise<boolean> {
 }
 
 /**
- * Activates the first backend of `order` that registers and initialises, and returns its name.
- * `tf.setBackend` can resolve false (e.g. WebGPU without an adapter), so each is checked in turn.
+ * `tf.setBackend` resolves false when a factory throws and only logs the error; this runs the
+ * factory under a wrapper that keeps the error, so the caller can say why.
+ */
+async function activate(name: BackendName): Promise<string | undefined> {
+  const engine = tf.engine();
+  const entry = engine.registryFactory[name];
+  if (!entry || name in engine.registry) {
+    return (await tf.setBackend(name)) ? undefined : `tf.setBackend('${name}') resolved false`;
+  }
+  let failure: unknown;
+  tf.removeBackend(name);
+  tf.registerBackend(
+    name,
+    async () => {
+      try {
+        return await entry.factory();
+      } catch (err) {
+        failure = err;
+        throw err;
+      }
+    },
+    entry.priority,
+  );
+  let ok = false;
+  try {
+    ok = await tf.setBackend(name);
+  } finally {
+    // Put the original factory back; an initialised instance stays in the engine's registry.
+    engine.registryFactory[name] = entry;
+  }
+  if (ok) return undefined;
+  return failure === undefined
+    ? `tf.setBackend('${name}') resolved false`
+    : `initialisation failed: ${errorMessage(failure)}`;
+}
+
+/**
+ * Activates the first backend of `order` that registers and initialises, and says which and why.
+ * Unknown names are an error (listing the known ones); when none can be activated the error gives
+ * each backend's reason.
  */
 export async function selectBackend(
   order: readonly BackendName[] = DEFAULT_BACKEND_ORDER,
-): Promise<BackendName> {
-  const tried: string[] = [];
-  for (const name of order) {
-    if (!(await register(name)) || !tf.findBackendFactory(name)) {
-      tried.push(`${name}: not available`);
-      continue;
-    }
-    if (await tf.setBackend(name)) return name;
-    tried.push(`${name}: failed to initialise`);
+): Promise<BackendChoice> {
+  const unknown = order.filter((n) => !KNOWN_BACKENDS.includes(n));
+  if (unknown.length > 0) {
+    throw new Error(
+      `selectBackend: unknown backend ${unknown.map((n) => `'${n}'`).join(', ')}; ` +
+        `known backends: ${KNOWN_BACKENDS.join(', ')}`,
+    );
   }
-  throw new Error(`No tfjs backend could be activated (${tried.join('; ')})`);
+  if (order.length === 0) throw new Error('selectBackend: the order is empty');
+  const skipped: BackendChoice['skipped'] = [];
+  for (const name of order) {
+    const reason = (await register(name)) ?? (await activate(name));
+    if (reason === undefined) {
+      const before = skipped.map((s) => `${s.name}: ${s.reason}`).join('; ');
+      const why = skipped.length === 0 ? `first in the order` : `earlier choices unavailable (${before})`;
+      return { name, why, skipped };
+    }
+    skipped.push({ name, reason });
+  }
+  throw new Error(
+    `No tfjs backend could be activated (${skipped.map((s) => `${s.name}: ${s.reason}`).join('; ')})`,
+  );
 }

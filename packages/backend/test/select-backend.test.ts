@@ -1,18 +1,42 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect, it } from 'vitest';
-import { initNodeWebGPU, selectBackend } from '../src/index.js';
+import { type BackendName, hasWebGPUForTests, initNodeWebGPU, selectBackend } from '../src/index.js';
 
 describe('selectBackend', () => {
-  it('falls back past tfjs-node when it is not installed', async () => {
-    const name = await selectBackend(['tensorflow', 'cpu']);
-    expect(name).toBe('cpu');
+  it('falls back past tfjs-node when it is not installed, and says why', async () => {
+    const choice = await selectBackend(['tensorflow', 'cpu']);
+    expect(choice.name).toBe('cpu');
     expect(tf.getBackend()).toBe('cpu');
+    expect(choice.skipped).toHaveLength(1);
+    expect(choice.skipped[0]!.name).toBe('tensorflow');
+    // The import error itself, not just "not available".
+    expect(choice.skipped[0]!.reason).toMatch(/import\('@tensorflow\/tfjs-node-gpu'\) failed: .*tfjs-node/);
+    expect(choice.why).toMatch(/tensorflow: import/);
+  });
+
+  it('rejects unknown names, listing the known ones', async () => {
+    await expect(selectBackend(['cuda' as BackendName])).rejects.toThrow(
+      "selectBackend: unknown backend 'cuda'; known backends: tensorflow, webgpu, webgl, wasm, cpu",
+    );
   });
 
   it('explains why nothing could be activated', async () => {
     await expect(selectBackend(['tensorflow', 'webgl'])).rejects.toThrow(
-      /No tfjs backend could be activated \(tensorflow: not available; webgl: not available\)/,
+      /No tfjs backend could be activated \(tensorflow: import\(.*failed: .*; webgl: WebGL needs a browser\)/,
     );
+  });
+
+  it('reports the error a backend factory throws', async () => {
+    tf.registerBackend('webgl', () => {
+      throw new Error('no WebGL context here');
+    });
+    try {
+      await expect(selectBackend(['webgl'])).rejects.toThrow(
+        /webgl: initialisation failed: no WebGL context here/,
+      );
+    } finally {
+      tf.removeBackend('webgl');
+    }
   });
 });
 
@@ -26,9 +50,9 @@ describe('initNodeWebGPU', () => {
     expect(await initNodeWebGPU()).toBe(result);
   });
 
-  it('runs a WebGPU matmul through selectBackend', async () => {
-    if (!(await initNodeWebGPU()).available) return;
-    expect(await selectBackend(['webgpu'])).toBe('webgpu');
+  it('runs a WebGPU matmul through selectBackend', async (ctx) => {
+    if (!(await hasWebGPUForTests())) return ctx.skip();
+    expect((await selectBackend(['webgpu'])).name).toBe('webgpu');
     const a = tf.tensor2d([1, 2, 3, 4], [2, 2]);
     const c = tf.matMul(a, a);
     expect(Array.from(await c.data())).toEqual([7, 10, 15, 22]);

@@ -13,72 +13,34 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type BackendName, selectBackend } from '@cvm/backend';
 import { costVolume } from '../src/index.js';
-import { DEPTH_PRESETS, inverseDepthCandidates } from '@cvm/geometry';
+import { DEPTH_PRESETS, inverseDepthCandidates, relativePose } from '@cvm/geometry';
+import { benchArgs, handheldTwoViewRig, medianSeconds } from '@cvm/test-utils/bench';
 // The union package registers the cpu backend and every stock gradient (tfjs-core alone has none).
 import '@tensorflow/tfjs';
 import * as tf from '@tensorflow/tfjs-core';
 
-const args = process.argv.slice(2);
-const flag = (name: string) => args.includes(`--${name}`);
-const option = (name: string, fallback: string) => {
-  const i = args.indexOf(`--${name}`);
-  return i >= 0 && args[i + 1] ? args[i + 1] : fallback;
-};
+const { flag, option, json, log } = benchArgs();
 const runs = Number(option('runs', '5'));
 const backends = option('backends', 'cpu,webgpu').split(',');
-const json = flag('json');
 // The composite (stock ops, for wasm/webgl/tfjs-node) is far slower than the fused kernels on cpu and
 // SwiftShader; it is timed on the first `compositeCandidates` planes and reported as measured.
 const compositeCandidates = Number(option('composite-candidates', '8'));
-const log = (...m: unknown[]) => {
-  if (!json) console.log(...m);
-};
 
 const C = 128;
 const H = 56;
 const W = 72;
 const L = DEPTH_PRESETS.indoor.count;
-const fx = (518.8 / 8) * ((W * 8) / 640);
-const K = [
-  [fx, 0, (W - 1) / 2],
-  [0, fx, (H - 1) / 2],
-  [0, 0, 1],
-];
-const yaw = 0.05;
-/** c2w of view 1 relative to view 0 (view 0 at the origin): T_1<-0 = inv(c2w_1), T_0<-1 = c2w_1. */
-const c2w1 = [
-  [Math.cos(yaw), 0, Math.sin(yaw), 0.15],
-  [0, 1, 0, 0.02],
-  [-Math.sin(yaw), 0, Math.cos(yaw), 0.03],
-  [0, 0, 0, 1],
-];
-function invertRigid(m: number[][]): number[][] {
-  const r = [0, 1, 2].map((i) => [0, 1, 2].map((j) => m[j][i]));
-  const t = [0, 1, 2].map((i) => -(r[i][0] * m[0][3] + r[i][1] * m[1][3] + r[i][2] * m[2][3]));
-  return [
-    [...r[0], t[0]],
-    [...r[1], t[1]],
-    [...r[2], t[2]],
-    [0, 0, 0, 1],
-  ];
-}
-const poses = [invertRigid(c2w1), c2w1];
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)];
-}
-
-async function timeRuns(fn: () => Promise<void>): Promise<number> {
-  await fn();
-  const times: number[] = [];
-  for (let i = 0; i < runs; i++) {
-    const t0 = performance.now();
-    await fn();
-    times.push((performance.now() - t0) / 1000);
-  }
-  return median(times);
-}
+// The rig at the feature resolution (448×576 / 8); T_nbr<-ref for each view as reference, read on the
+// host while the default (cpu) backend is active.
+const {
+  intrinsics: K,
+  cameraToWorld: [c2w0, c2w1],
+} = handheldTwoViewRig(H, W);
+const poses = [relativePose(c2w0, c2w1), relativePose(c2w1, c2w0)].map((t) => {
+  const m = t.arraySync() as number[][];
+  t.dispose();
+  return m;
+});
 
 interface Row {
   backend: string;
@@ -140,8 +102,8 @@ async function benchOne(backend: string, implementation: 'fused' | 'composite'):
     await Promise.all(total.map((t) => t.data()));
     tf.dispose(total);
   };
-  const forwardSeconds = await timeRuns(forward);
-  const forwardBackwardSeconds = await timeRuns(forwardBackward);
+  const forwardSeconds = await medianSeconds(forward, runs);
+  const forwardBackwardSeconds = await medianSeconds(forwardBackward, runs);
   const peak = async (fn: () => Promise<void>) => {
     const before = tf.memory().numBytes;
     const info = await tf.profile(fn);

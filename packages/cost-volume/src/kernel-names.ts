@@ -10,6 +10,7 @@
  * `d = 1/inverseDepths[b,l]`, `q = A·[x,y,1]` (`A` = projection[b,0..8] row-major) and
  * `P = d·q + projection[b,9..11]`: `z = max(P_z, 1e-3)`, `u = P_x/z`, `v = P_y/z`; `S` is bilinear
  * sampling in index space with zero padding (a tap outside `[0,W−1]×[0,H−1]` contributes nothing).
+ * A candidate `inverseDepths[b,l]` that is not finite and > 0 samples nothing (its plane is 0).
  */
 export const COST_VOLUME = 'CvmCostVolume';
 

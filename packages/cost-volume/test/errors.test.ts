@@ -1,4 +1,5 @@
 import '@tensorflow/tfjs-backend-cpu';
+import { expectErrorWithoutLeaks } from '@cvm/test-utils';
 import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { COST_VOLUME, type CostVolumeOptions, costVolume } from '../src/index.js';
@@ -27,12 +28,7 @@ beforeAll(async () => {
 
 afterAll(() => tf.dispose([ref, nbr]));
 
-/** Expects `fn` to throw a message matching `pattern`, without leaking tensors. */
-function expectError(fn: () => unknown, pattern: RegExp): void {
-  const before = tf.memory().numTensors;
-  expect(fn).toThrow(pattern);
-  expect(tf.memory().numTensors).toBe(before);
-}
+const expectError = expectErrorWithoutLeaks;
 
 describe('costVolume argument errors', () => {
   it('accepts the good arguments', () => {
@@ -167,10 +163,11 @@ describe('costVolume argument errors', () => {
     expectError(() => costVolume(ref, [nbr], o([0.1, -0.5])), msg);
     expectError(() => costVolume(ref, [nbr], o([Number.NaN])), msg);
     expectError(() => costVolume(ref, [nbr], o([Number.POSITIVE_INFINITY])), msg);
-    const t = tf.tensor1d([0.5, -1]);
+    const t = tf.tensor1d([0.5, -1], 'int32');
+    expectError(() => costVolume(ref, [nbr], o(t)), /^inverseDepths: expected float32, got int32/);
     expectError(
-      () => costVolume(ref, [nbr], o(t)),
-      /^inverseDepths: every inverse depth must be finite and > 0, got -1 at index 1/,
+      () => costVolume(ref, [nbr], o('0.5' as unknown as number[])),
+      /^inverseDepths: expected a tensor/,
     );
     expectError(
       () => costVolume(ref, [nbr], o([])),
@@ -194,6 +191,34 @@ describe('costVolume argument errors', () => {
     const rank3 = tf.ones([2, 2, 2]);
     expectError(() => costVolume(ref, [nbr], o(rank3)), /^inverseDepths: expected \[L\] or \[B,L\]/);
     tf.dispose([t, empty, rank3]);
+  });
+
+  it('tensor values are not read: a candidate that is not finite and > 0 gives a zero plane', async () => {
+    const features = [
+      tf.randomNormal([2, 4, 6, 3], 0, 1, 'float32', 1),
+      tf.randomNormal([2, 4, 6, 3], 0, 1, 'float32', 2),
+    ];
+    const [r, n] = features as tf.Tensor4D[];
+    const bad = [0, -0.5, Number.NaN, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY];
+    const mixed = tf.tensor1d([0.5, ...bad, 1]);
+    for (const implementation of ['fused', 'composite'] as const) {
+      const options = { ...good(), implementation };
+      const got = costVolume(r, [n], { ...options, inverseDepths: mixed });
+      const expected = costVolume(r, [n], { ...options, inverseDepths: [0.5, 1] });
+      const planes = tf.unstack(got, 3);
+      const exp = tf.unstack(expected, 3);
+      expect(Array.from(await exp[0].data()).some((v) => v !== 0)).toBe(true);
+      expect(Array.from(await planes[0].data())).toEqual(Array.from(await exp[0].data()));
+      expect(Array.from(await planes[6].data())).toEqual(Array.from(await exp[1].data()));
+      for (let l = 1; l <= bad.length; l++) {
+        expect(
+          Array.from(await planes[l].data()).every((v) => v === 0),
+          `${implementation}: plane ${l}`,
+        ).toBe(true);
+      }
+      tf.dispose([got, expected, ...planes, ...exp]);
+    }
+    tf.dispose([mixed, ...features]);
   });
 
   it('implementation and chunkSize', () => {

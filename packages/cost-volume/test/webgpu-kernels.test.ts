@@ -1,5 +1,5 @@
 import { useWebGPUForTests } from '@cvm/backend';
-import { expectClose, expectNoLeaks, seededUniform } from '@cvm/test-utils';
+import { expectClose, expectNoLeaks, gpuResident, seededUniform } from '@cvm/test-utils';
 import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import '@tensorflow/tfjs-core/dist/register_all_gradients';
@@ -372,7 +372,13 @@ describe('costVolume composite path on webgpu', () => {
       [0, 0, 0, 1],
     ];
     const run = async (implementation: 'fused' | 'composite') => {
-      const options = { intrinsics: K, poses: [pose], inverseDepths: farToNear, implementation, chunkSize: 2 };
+      const options = {
+        intrinsics: K,
+        poses: [pose],
+        inverseDepths: farToNear,
+        implementation,
+        chunkSize: 2,
+      };
       const volume = costVolume(ref, [nbr], options);
       const grads = tf.grads((r: tf.Tensor, n: tf.Tensor) =>
         costVolume(r as tf.Tensor4D, [n as tf.Tensor4D], options),
@@ -387,5 +393,91 @@ describe('costVolume composite path on webgpu', () => {
     expectClose(composite[1], fused[1], { atol: 1e-4 });
     expectClose(composite[2], fused[2], { atol: 1e-4 });
     tf.dispose([ref, nbr, dy]);
+  });
+});
+
+describe('GPU-resident inputs on webgpu', () => {
+  const K = [
+    [6, 0, 3],
+    [0, 6, 2.5],
+    [0, 0, 1],
+  ];
+  const pose = [
+    [1, 0, 0, 0.2],
+    [0, 1, 0, -0.05],
+    [0, 0, 1, 0.1],
+    [0, 0, 0, 1],
+  ];
+  const onGpu = gpuResident;
+
+  it('inverseDepths computed on the GPU stay there and give the same volume and gradients', async (ctx) => {
+    if (!available) return ctx.skip();
+    const ref = seededUniform([1, 6, 7, 8], 81) as tf.Tensor4D;
+    const nbr = seededUniform([1, 6, 7, 8], 82) as tf.Tensor4D;
+    const inverseDepths = onGpu(farToNear);
+    // The premise: such a tensor cannot be read synchronously here (dataSync throws).
+    expect(() => inverseDepths.dataSync()).toThrow();
+    for (const implementation of ['fused', 'composite'] as const) {
+      const run = async (candidates: tf.Tensor | number[]) => {
+        const options = { intrinsics: K, poses: [pose], inverseDepths: candidates, implementation };
+        const volume = costVolume(ref, [nbr], options);
+        const [dRef] = tf.grads((r: tf.Tensor) => costVolume(r as tf.Tensor4D, [nbr], options))([ref]);
+        const values = await Promise.all([volume.data(), dRef.data()]);
+        tf.dispose([volume, dRef]);
+        return values;
+      };
+      const fromGpu = await expectNoLeaks(() => run(inverseDepths));
+      const fromArray = await run(farToNear);
+      expectClose(fromGpu[0], fromArray[0], { atol: 1e-6 });
+      expectClose(fromGpu[1], fromArray[1], { atol: 1e-6 });
+    }
+    tf.dispose([ref, nbr, inverseDepths]);
+  });
+
+  it('a GPU candidate that is not finite and > 0 gives a zero plane (checked in the kernel)', async (ctx) => {
+    if (!available) return ctx.skip();
+    const ref = seededUniform([1, 6, 7, 8], 83) as tf.Tensor4D;
+    const nbr = seededUniform([1, 6, 7, 8], 84) as tf.Tensor4D;
+    const inverseDepths = onGpu([0.5, 0, -0.5, Number.NaN, Number.POSITIVE_INFINITY, 1]);
+    for (const implementation of ['fused', 'composite'] as const) {
+      const volume = costVolume(ref, [nbr], { intrinsics: K, poses: [pose], inverseDepths, implementation });
+      const planes = (await tf.transpose(volume, [3, 0, 1, 2]).array()) as number[][][][];
+      const clean = costVolume(ref, [nbr], {
+        intrinsics: K,
+        poses: [pose],
+        inverseDepths: [0.5, 1],
+        implementation,
+      });
+      const expected = (await tf.transpose(clean, [3, 0, 1, 2]).array()) as number[][][][];
+      expectClose(planes[0].flat(2), expected[0].flat(2), { atol: 1e-6 });
+      expectClose(planes[5].flat(2), expected[1].flat(2), { atol: 1e-6 });
+      for (let l = 1; l <= 4; l++)
+        expect(
+          planes[l].flat(2).every((v) => v === 0),
+          `${implementation} plane ${l}`,
+        ).toBe(true);
+      tf.dispose([volume, clean]);
+    }
+    tf.dispose([ref, nbr, inverseDepths]);
+  });
+
+  it('a camera matrix computed on the GPU gives an error naming it (pass arrays)', async (ctx) => {
+    if (!available) return ctx.skip();
+    const ref = seededUniform([1, 6, 7, 8], 85) as tf.Tensor4D;
+    const gpuPose = onGpu(pose);
+    const gpuK = onGpu(K);
+    const before = tf.memory().numTensors;
+    const options = { intrinsics: K, poses: [gpuPose], inverseDepths: farToNear };
+    expect(() => costVolume(ref, [ref], options)).toThrow(
+      /^poses\[0\]: cannot read this tensor synchronously on backend 'webgpu' .*pass arrays, e\.g\. `await t\.array\(\)`/,
+    );
+    expect(() => costVolume(ref, [ref], { ...options, poses: [pose], intrinsics: gpuK })).toThrow(
+      /^intrinsics: cannot read/,
+    );
+    expect(tf.memory().numTensors).toBe(before);
+    // The named remedy works.
+    const volume = costVolume(ref, [ref], { ...options, poses: [(await gpuPose.array()) as number[][]] });
+    expect(volume.shape).toEqual([1, 6, 7, 5]);
+    tf.dispose([ref, gpuPose, gpuK, volume]);
   });
 });

@@ -12,48 +12,16 @@ import { type BackendName, selectBackend } from '@cvm/backend';
 // The union package registers the cpu backend and every stock gradient (tfjs-core alone has none).
 import '@tensorflow/tfjs';
 import * as tf from '@tensorflow/tfjs-core';
+import { benchArgs, handheldTwoViewRig, median, timeOnce } from '@cvm/test-utils/bench';
 import { CrossViewModule, estimateMacs } from '../src/index.js';
 
-const args = process.argv.slice(2);
-const flag = (name: string) => args.includes(`--${name}`);
-const option = (name: string, fallback: string) => {
-  const i = args.indexOf(`--${name}`);
-  return i >= 0 && args[i + 1] ? args[i + 1] : fallback;
-};
+const { option, json, log } = benchArgs();
 const runs = Number(option('runs', '1'));
 const backends = option('backends', 'cpu,webgpu').split(',');
 const [H, W] = option('size', '448x576').split('x').map(Number);
-const json = flag('json');
-const log = (...m: unknown[]) => {
-  if (!json) console.log(...m);
-};
 
-// NYUv2-like camera at 448×576 (518.8 px focal length at 640×480, resized), a handheld baseline.
-const f = 518.8 * (W / 640);
-const K = [
-  [f, 0, (W - 1) / 2],
-  [0, f, (H - 1) / 2],
-  [0, 0, 1],
-];
-const yaw = 0.05;
-const c2w1 = [
-  [Math.cos(yaw), 0, Math.sin(yaw), 0.15],
-  [0, 1, 0, 0.02],
-  [-Math.sin(yaw), 0, Math.cos(yaw), 0.03],
-  [0, 0, 0, 1],
-];
-const c2w0 = [
-  [1, 0, 0, 0],
-  [0, 1, 0, 0],
-  [0, 0, 1, 0],
-  [0, 0, 0, 1],
-];
-const cameras = { intrinsics: [K, K], cameraToWorld: [c2w0, c2w1] };
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)];
-}
+const rig = handheldTwoViewRig(H, W);
+const cameras = { intrinsics: [rig.intrinsics, rig.intrinsics], cameraToWorld: rig.cameraToWorld };
 
 /** `tf.memory()`; the WebGPU backend adds the bytes its buffer pool holds. */
 type BackendMemory = tf.MemoryInfo & { numBytesAllocatedInGPU?: number };
@@ -100,9 +68,7 @@ async function benchOne(backend: string, model: CrossViewModule): Promise<Row> {
   );
   const times: number[] = [];
   for (let i = 0; i < runs; i++) {
-    const t1 = performance.now();
-    await forward();
-    times.push((performance.now() - t1) / 1000);
+    times.push(await timeOnce(forward));
     log(`  ${backend}: run ${i + 1}/${runs} ${times[i].toFixed(2)} s`);
   }
   tf.dispose(images);

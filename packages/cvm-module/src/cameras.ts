@@ -5,6 +5,7 @@ import {
   type MatrixBatch,
   type MatrixInput,
   multiply4x4,
+  scaleIntrinsics,
 } from '@cvm/geometry';
 
 /** Cameras of the views given to `CrossViewModule`, in input-image pixels and OpenCV axes. */
@@ -30,6 +31,18 @@ function perBatch(m: MatrixBatch, batch: number, name: string): Float64Array {
   for (let b = 0; b < batch; b++)
     out.set(m.data.subarray(m.batch === null ? 0 : b * per, (m.batch === null ? 0 : b * per) + per), b * per);
   return out;
+}
+
+/**
+ * Plain `K[:2] /= stride` (geometry's `'strided'` scaling): exact for the spatial encoder, whose
+ * feature i is centred on input pixel `stride·i` (7×7/2 pad 3 stem, then two stride-2 stages).
+ */
+function toFeatureResolution(k: Float64Array, stride: number): Float64Array {
+  const scaled = scaleIntrinsics(k, stride, { scaling: 'strided' });
+  // A tensor just made from host values: read back without a device sync on every backend.
+  const data = Float64Array.from(scaled.dataSync());
+  scaled.dispose();
+  return data;
 }
 
 /**
@@ -61,9 +74,7 @@ export function readCameras(
   return {
     intrinsics: intrinsics.map((k, v) => {
       const name = `cameras.intrinsics[${v}]`;
-      const data = perBatch(checkIntrinsics(k, name), batch, name);
-      for (let b = 0; b < batch; b++) for (let i = 0; i < 6; i++) data[b * 9 + i] /= stride;
-      return data;
+      return toFeatureResolution(perBatch(checkIntrinsics(k, name), batch, name), stride);
     }),
     cameraToWorld: cameraToWorld.map((p, v) => {
       const name = `cameras.cameraToWorld[${v}]`;

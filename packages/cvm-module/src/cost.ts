@@ -22,7 +22,8 @@ const conv = (k: number, cin: number, cout: number, pixels: number) => k * k * c
  * sample) for every ordered (reference, neighbour) pair, the convex combination (9 taps × channels per
  * output pixel). Not counted (as fvcore and similar counters skip them): norms, activations, softmax,
  * residual adds, biases, the position encoding, the mean over neighbours and the warp coordinates.
- * A single view counts the duplicated pair it runs.
+ * A single view counts one stream whose cross-view keys are its own (the pair with its copy, computed
+ * once) and one cost volume against itself.
  * @example
  * estimateMacs(new CrossViewModule(), { height: 448, width: 576, views: 2 }).total; // ≈ 9.1e10
  */
@@ -34,7 +35,7 @@ export function estimateMacs(
   const hp = Math.ceil(height / m) * m;
   const wp = Math.ceil(width / m) * m;
   const single = views === 1 && module.mode !== 'selfAttentionOnly';
-  const v = single ? 2 : views;
+  const v = views;
   const p2 = (hp / 2) * (wp / 2);
   const p4 = p2 / 4;
   const p8 = p4 / 4;
@@ -55,19 +56,19 @@ export function estimateMacs(
   const splits = t.splits;
   const lw = p8 / (splits * splits);
   const ffnHidden = t.layers.get(0).cross_attn_ffn.mlp?.fc1.outFeatures ?? 0;
-  const keysCross = t.crossView ? lw * (v - 1) : lw;
+  const keysCross = t.crossView && !single ? lw * (v - 1) : lw;
   const perToken = 8 * c * c + 2 * c * ffnHidden + c * ffnHidden + 2 * lw * c + 2 * keysCross * c;
   const transformer = v * p8 * t.numLayers * perToken;
   const adapter = module.adapter ? v * p8 * 3 * c * module.adapter.hiddenFeatures : 0;
   const l = module.depthRange.count;
-  const costVolume = module.usesCostVolume ? v * (v - 1) * p8 * l * 5 * c : 0;
+  const pairs = single ? 1 : v * (v - 1); // ordered (reference, neighbour) pairs
+  const costVolume = module.usesCostVolume ? pairs * p8 * l * 5 * c : 0;
   const up = module.upsampler;
   const cin = module.outChannels;
   const hidden = up.conv1.outChannels;
   const f2 = up.factor * up.factor;
-  const kept = single ? 1 : v;
   const upsampler =
-    kept *
+    v *
     (conv(3, cin, hidden, p8) +
       (up instanceof ConvexUpsampler
         ? conv(1, hidden, 9 * f2, p8) + 9 * cin * p8 * f2

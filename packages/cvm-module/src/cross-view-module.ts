@@ -1,7 +1,16 @@
 import { type CostVolumeImplementation, costVolume } from '@cvm/cost-volume';
 import { DEPTH_PRESETS, type DepthRange, inverseDepthCandidatesData } from '@cvm/geometry';
-import { initParameter, Module, SwiGLU, xavierUniform, zeros } from '@cvm/nn';
+import {
+  ImageRangeCheck,
+  initParameter,
+  Module,
+  normalizeImage,
+  SwiGLU,
+  xavierUniform,
+  zeros,
+} from '@cvm/nn';
 import * as tf from '@tensorflow/tfjs-core';
+import { type MultiViewBatch, splitMultiViewBatch } from './batch.js';
 import {
   type CvmCameras,
   type FeatureCameras,
@@ -10,7 +19,7 @@ import {
   relativePoses,
 } from './cameras.js';
 import { MultiViewTransformer } from './multiview-transformer.js';
-import { normalizeImage, SpatialEncoder } from './spatial-encoder.js';
+import { SpatialEncoder } from './spatial-encoder.js';
 import { ConvexUpsampler, PixelShuffleUpsampler, type UpsamplerKind } from './upsampler.js';
 
 /**
@@ -68,6 +77,12 @@ export interface CrossViewModuleConfig {
   sizePolicy?: 'pad' | 'error';
   /** Passed to `costVolume` (`'auto'` uses the backend's fused kernel when there is one). */
   costVolumeImplementation?: CostVolumeImplementation;
+  /**
+   * Check that images are in `[0,1]` (`@cvm/nn`'s `ImageRangeCheck`): on cpu / wasm / tfjs-node a bad
+   * input throws at once; on WebGPU / WebGL the min and max are read asynchronously (no GPU stall)
+   * and the next call throws. Default true.
+   */
+  checkInputRange?: boolean;
 }
 
 /** Everything `forwardWithIntermediates` returns; one tensor per input view, owned by the caller. */
@@ -87,15 +102,17 @@ export const FEATURE_STRIDE = 8;
  * The Cross-view Module (CvM): images of `V` views of a scene plus their cameras in, per-view 3D-aware
  * features at 1/2 resolution out, ready to concatenate with an MTL encoder's features.
  *
- * 1. Spatial-aware encoder (`backbone`, UniMatch's CNN) on ImageNet-normalised `[0,1]` RGB → `C` @ 1/8.
+ * 1. Spatial-aware encoder (`backbone`, UniMatch's CNN) on `[0,1]` RGB, which the module normalises
+ *    with ImageNet statistics (exactly once: pass images in `[0,1]`, never normalised) → `C` @ 1/8.
  * 2. Multi-view transformer (`transformer`, 6 blocks of window self-attention + cross-view attention),
  *    the last block's FFN output norm removed, then a residual SwiGLU adapter (`adapter`).
  * 3. Cost volume: each view in turn as reference against the mean of the others, `L` inverse-depth
  *    candidates, intrinsics scaled to 1/8 (`@cvm/cost-volume`).
  * 4. A learned 4× upsampler (`upsampler`) applied to `concat[features, costVolume]` of every view.
  *
- * One view alone is the paper's single-view setting: the image is duplicated and the cameras are
+ * One view alone is the paper's single-view setting: the image paired with a copy of itself under
  * identity intrinsics and pose, so the warp is the identity and the cost volume is constant over depth.
+ * The copy's stream is identical to the view's, so it is not computed: one view costs half of two.
  *
  * Parameter names: `backbone.*` and `transformer.*` are UniMatch's (see `loadUniMatchWeights`),
  * `adapter.w1|w2|w3.weight|bias`, `upsampler.0|2.weight|bias`.
@@ -106,6 +123,8 @@ export const FEATURE_STRIDE = 8;
  *   intrinsics: [K, K],                                  // [3,3] in image pixels
  *   cameraToWorld: [c2w0, c2w1],                         // [4,4] OpenCV camera-to-world
  * }); // each [B,224,288,256] = 128 feature + 128 cost-volume channels
+ * // A loader batch (`@cvm/datasets/tfjs` batchToTensors): images [B,V,H,W,3] in [0,1], cameras [B,V,..]
+ * const outs = cvm.forwardBatch(batchToTensors(batch)); // one [B,H/2,W/2,256] per view
  */
 export class CrossViewModule extends Module {
   readonly mode: CvmMode;
@@ -121,6 +140,7 @@ export class CrossViewModule extends Module {
   readonly adapter: SwiGLU | null;
   readonly upsampler: ConvexUpsampler | PixelShuffleUpsampler;
   private readonly inverseDepths: Float32Array;
+  private readonly rangeCheck: ImageRangeCheck | null;
 
   constructor(config: CrossViewModuleConfig = {}) {
     super();
@@ -139,6 +159,7 @@ export class CrossViewModule extends Module {
       mode = 'full',
       sizePolicy = 'pad',
       costVolumeImplementation = 'auto',
+      checkInputRange = true,
     } = config;
     if (!MODES.includes(mode))
       throw new Error(`CrossViewModule: mode must be one of ${MODES.join(', ')}, got '${mode}'`);
@@ -161,6 +182,7 @@ export class CrossViewModule extends Module {
     this.attnSplits = attnSplits;
     this.sizePolicy = sizePolicy;
     this.costVolumeImplementation = costVolumeImplementation;
+    this.rangeCheck = checkInputRange ? new ImageRangeCheck() : null;
     this.outChannels = (this.usesFeatures ? featureChannels : 0) + (this.usesCostVolume ? range.count : 0);
 
     this.backbone = this.registerModule(
@@ -213,8 +235,8 @@ export class CrossViewModule extends Module {
   }
 
   /**
-   * @param images one `[B,H,W,3]` RGB image batch in `[0,1]` per view (all the same size); one view is
-   *   the single-view setting
+   * @param images one `[B,H,W,3]` float32 RGB image batch in `[0,1]` per view (all the same size; not
+   *   normalised: the module normalises with ImageNet statistics); one view is the single-view setting
    * @param cameras intrinsics (input-image pixels) and camera-to-world poses, one per view; required
    *   with 2+ views when the mode builds a cost volume, ignored for a single view. Read on the CPU: on
    *   WebGPU pass arrays, not GPU tensors
@@ -226,11 +248,27 @@ export class CrossViewModule extends Module {
     return all.outputs;
   }
 
+  /**
+   * `forward` on a loader batch: `@cvm/datasets/tfjs`'s `batchToTensors(batch)` fits `MultiViewBatch`
+   * as it is (images `[B,V,H,W,3]` in `[0,1]`, intrinsics `[B,V,3,3]` in image pixels, camera-to-world
+   * `[B,V,4,4]`; see `splitMultiViewBatch`). One view per sample is the single-view setting.
+   * @returns one `[B, ceil(H/2), ceil(W/2), outChannels]` map per view, view 0 the reference
+   */
+  forwardBatch(batch: MultiViewBatch): tf.Tensor4D[] {
+    const { images, cameras } = splitMultiViewBatch(batch);
+    try {
+      return this.forward(images, cameras);
+    } finally {
+      tf.dispose(images);
+    }
+  }
+
   /** `forward`, also returning the 1/8-resolution cross-view features and cost volumes. */
   forwardWithIntermediates(images: readonly tf.Tensor[], cameras?: CvmCameras | null): CvmIntermediates {
     const { batch, height, width } = this.checkImages(images);
-    const single = images.length === 1 && this.mode !== 'selfAttentionOnly';
-    const views = single ? 2 : images.length;
+    if (this.rangeCheck) for (const [v, im] of images.entries()) this.rangeCheck.check(im, `images[${v}]`);
+    const views = images.length;
+    const single = views === 1 && this.mode !== 'selfAttentionOnly';
     let cams: FeatureCameras | null = null;
     if (this.usesCostVolume) {
       cams = single ? identityCameras(2, batch) : readCameras(cameras, views, batch, FEATURE_STRIDE);
@@ -248,37 +286,39 @@ export class CrossViewModule extends Module {
     const outH = Math.ceil(height / 2);
     const outW = Math.ceil(width / 2);
     const result = tf.tidy(() => {
-      const inputs = single ? [images[0], images[0]] : [...images];
-      let x: tf.Tensor = normalizeImage(tf.concat(inputs, 0));
+      let x: tf.Tensor = normalizeImage(views === 1 ? images[0] : tf.concat([...images], 0));
       if (padH || padW) x = padEdge(x as tf.Tensor4D, padH, padW);
       const encoded = tf.split(this.backbone.forward(x), views, 0);
+      // One view with cross-view attention: the transformer pairs it with its own copy (computed once).
       let features: tf.Tensor4D[] = this.transformer.forward(encoded);
       if (this.adapter) {
         const adapter = this.adapter;
         features = features.map((f) => tf.add(f, adapter.forward(f)) as tf.Tensor4D);
       }
-      const costVolumes = cams ? this.costVolumes(features, cams) : [];
+      // Single view: the view against its copy (the same features), as reference only.
+      const costVolumes = cams
+        ? this.costVolumes(single ? [features[0], features[0]] : features, cams, views)
+        : [];
       const parts = features.map((f, v) => {
         const chans: tf.Tensor[] = [];
         if (this.usesFeatures) chans.push(f);
         if (this.usesCostVolume) chans.push(costVolumes[v]);
         return chans.length === 1 ? chans[0] : tf.concat(chans, 3);
       });
-      const kept = single ? 1 : views;
-      const up = this.upsampler.forward(tf.concat(parts.slice(0, kept), 0) as tf.Tensor4D);
+      const up = this.upsampler.forward((views === 1 ? parts[0] : tf.concat(parts, 0)) as tf.Tensor4D);
       const cropped = padH || padW ? tf.slice(up, [0, 0, 0, 0], [-1, outH, outW, -1]) : up;
       return {
-        outputs: tf.split(cropped, kept, 0) as tf.Tensor4D[],
-        features: features.slice(0, kept),
-        costVolumes: costVolumes.slice(0, kept),
+        outputs: (views === 1 ? [cropped] : tf.split(cropped, views, 0)) as tf.Tensor4D[],
+        features,
+        costVolumes,
       };
     });
     return result;
   }
 
-  /** Each view as reference against the mean of all others. */
-  private costVolumes(features: tf.Tensor4D[], cams: FeatureCameras): tf.Tensor4D[] {
-    return features.map((ref, v) => {
+  /** Each of the first `references` views as reference against the mean of all others. */
+  private costVolumes(features: tf.Tensor4D[], cams: FeatureCameras, references: number): tf.Tensor4D[] {
+    return features.slice(0, references).map((ref, v) => {
       const others = features.map((_, u) => u).filter((u) => u !== v);
       return costVolume(
         ref,

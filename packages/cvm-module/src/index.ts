@@ -1,3 +1,5 @@
+export type { MultiViewBatch, SplitMultiViewBatch } from './batch.js';
+export { splitMultiViewBatch } from './batch.js';
 export type { CvmCameras } from './cameras.js';
 export type { CvmMacs } from './cost.js';
 export { estimateMacs } from './cost.js';
@@ -10,13 +12,7 @@ export type {
 } from './multiview-transformer.js';
 export { MultiViewTransformer, TransformerBlock, TransformerLayer } from './multiview-transformer.js';
 export type { SpatialEncoderOptions } from './spatial-encoder.js';
-export {
-  IMAGENET_MEAN,
-  IMAGENET_STD,
-  normalizeImage,
-  ResidualBlock,
-  SpatialEncoder,
-} from './spatial-encoder.js';
+export { ResidualBlock, SpatialEncoder } from './spatial-encoder.js';
 export type { UniMatchLoadReport } from './unimatch-weights.js';
 export { loadUniMatchWeights } from './unimatch-weights.js';
 export type { UpsamplerKind, UpsamplerOptions } from './upsampler.js';

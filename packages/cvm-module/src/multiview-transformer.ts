@@ -119,10 +119,17 @@ export class TransformerBlock extends Module {
     );
   }
 
-  /** @param x `[V·B,H,W,C]` start-of-block features of every view @returns `[V·B,H,W,C]` */
-  forward(x: tf.Tensor, ctx: AttentionContext & { crossView: boolean }): tf.Tensor4D {
+  /**
+   * @param x `[V·B,H,W,C]` start-of-block features of every view
+   * @param ctx with `crossView` the second layer's keys are the other views' start-of-block features;
+   *   with `ownCopy` (one view) they are the view's own start-of-block features: the cross-view
+   *   attention of a view and an identical copy of it, computed once
+   * @returns `[V·B,H,W,C]`
+   */
+  forward(x: tf.Tensor, ctx: AttentionContext & { crossView: boolean; ownCopy?: boolean }): tf.Tensor4D {
     return tf.tidy(() => {
       const s = this.self_attn.forward(x, x, { ...ctx, crossView: false });
+      if (ctx.ownCopy) return this.cross_attn_ffn.forward(s, x, { ...ctx, crossView: false });
       return this.cross_attn_ffn.forward(s, ctx.crossView ? x : s, ctx);
     });
   }
@@ -203,8 +210,9 @@ export class MultiViewTransformer extends Module {
   }
 
   /**
-   * @param features one `[B,H,W,C]` map per view (`H`, `W` divisible by `splits`); at least 2 views
-   *   unless `crossView` is false
+   * @param features one `[B,H,W,C]` map per view (`H`, `W` divisible by `splits`). One view alone,
+   *   with cross-view attention, is the paper's single-view setting: the view paired with an identical
+   *   copy of itself, computed once (the copy's stream equals the view's, so it is not run)
    * @param options.addPosition add the window-local position encoding first (default true)
    * @returns one `[B,H,W,C]` map per view, in input order
    */
@@ -214,9 +222,7 @@ export class MultiViewTransformer extends Module {
   ): tf.Tensor4D[] {
     const views = features.length;
     if (views < 1) throw new Error('MultiViewTransformer: no views');
-    if (this.crossView && views < 2) {
-      throw new Error('MultiViewTransformer: cross-view attention needs at least 2 views');
-    }
+    const ownCopy = this.crossView && views === 1;
     const shape = features[0].shape;
     features.forEach((f, i) => {
       if (f.rank !== 4 || f.shape[3] !== this.dModel) {
@@ -239,7 +245,13 @@ export class MultiViewTransformer extends Module {
       if (addPosition) x = tf.add(x, windowPositionEncoding(h, w, this.dModel, this.splits));
       let i = 0;
       for (const block of this.layers) {
-        x = block.forward(x, { views, splits: this.splits, shift: i % 2 === 1, crossView: this.crossView });
+        x = block.forward(x, {
+          views,
+          splits: this.splits,
+          shift: i % 2 === 1,
+          crossView: this.crossView && !ownCopy,
+          ownCopy,
+        });
         i++;
       }
       return tf.split(x, views, 0) as tf.Tensor4D[];

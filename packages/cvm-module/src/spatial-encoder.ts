@@ -1,26 +1,6 @@
 import { Conv2d, InstanceNorm2d, initParameter, kaimingNormal, Module, ModuleList } from '@cvm/nn';
 import * as tf from '@tensorflow/tfjs-core';
 
-/** ImageNet statistics UniMatch normalises `[0,1]` RGB with. */
-export const IMAGENET_MEAN = [0.485, 0.456, 0.406] as const;
-export const IMAGENET_STD = [0.229, 0.224, 0.225] as const;
-
-/**
- * `(x − mean) / std` per RGB channel with ImageNet statistics.
- * @param images `[B,H,W,3]` RGB in `[0,1]`
- * @returns `[B,H,W,3]`
- * @example
- * normalizeImage(tf.fill([1, 8, 8, 3], 0.5)); // ≈ [0.066, 0.196, 0.418] per pixel
- */
-export function normalizeImage(images: tf.Tensor): tf.Tensor4D {
-  if (images.rank !== 4 || images.shape[3] !== 3) {
-    throw new Error(`normalizeImage: images must be [B,H,W,3] RGB, got [${images.shape}]`);
-  }
-  return tf.tidy(() =>
-    tf.div(tf.sub(images, tf.tensor1d([...IMAGENET_MEAN])), tf.tensor1d([...IMAGENET_STD])),
-  ) as tf.Tensor4D;
-}
-
 /**
  * A downsampling 1×1 conv (with bias) followed by a parameter-free InstanceNorm, named like
  * `nn.Sequential(Conv2d, InstanceNorm2d)`: `downsample.0.weight`, `downsample.0.bias`.
@@ -95,12 +75,12 @@ export interface SpatialEncoderOptions {
  * without the `backbone.` prefix (`conv1.weight`, `layer1.0.conv1.weight`, `layer2.0.downsample.0.bias`,
  * ..., `conv2.weight`, `conv2.bias`).
  *
- * Input is NOT normalised here (UniMatch normalises in its data loader for depth); use
- * `normalizeImage` first, or `CrossViewModule`, which does.
+ * Input is NOT normalised here (UniMatch normalises in its data loader for depth): apply `@cvm/nn`'s
+ * `normalizeImage` (ImageNet statistics) first, or use `CrossViewModule`, which does.
  *
  * @example
  * const encoder = new SpatialEncoder();
- * encoder.forward(normalizeImage(tf.zeros([2, 64, 96, 3]))).shape; // [2, 8, 12, 128]
+ * encoder.forward(normalizeImage(tf.zeros([2, 64, 96, 3]))).shape; // [2, 8, 12, 128] (normalizeImage from @cvm/nn)
  */
 export class SpatialEncoder extends Module {
   readonly dims: readonly [number, number, number];

@@ -116,6 +116,61 @@ describe('CrossViewModule behaviour', () => {
     m.dispose();
   });
 
+  it('single view equals the duplicated pair under identity cameras (what it used to compute), for every mode', async () => {
+    // K = diag(8, 8, 1) in image pixels is the identity at 1/8, the single-view setting's camera.
+    const K8 = [
+      [8, 0, 0],
+      [0, 8, 0],
+      [0, 0, 1],
+    ];
+    const identity = { intrinsics: [K8, K8], cameraToWorld: [POSES[0], POSES[0]] };
+    for (const mode of ['full', 'noCostVolume', 'noCrossViewFeatures'] as CvmMode[]) {
+      manualSeed(11);
+      const m = new CrossViewModule({ ...TINY_CONFIG, mode });
+      const [im] = images(1, 70, 100, 21); // padded inside, as well
+      const one = m.forwardWithIntermediates([im]);
+      const pair = m.forwardWithIntermediates([im, im], identity);
+      const scale = (await tf.max(tf.abs(pair.outputs[0])).data())[0];
+      expect(await maxAbsDiff(one.outputs[0], pair.outputs[0]), mode).toBeLessThan(1e-6 * Math.max(1, scale));
+      expect(await maxAbsDiff(one.features[0], pair.features[0]), mode).toBeLessThan(1e-5);
+      expect(one.outputs.length).toBe(1);
+      tf.dispose([im, ...Object.values(one).flat(), ...Object.values(pair).flat()]);
+      m.dispose();
+    }
+  });
+
+  it('single view does half the work of two views (conv and matmul FLOPs counted from tf.profile)', async () => {
+    // FLOPs of every Conv2D and BatchMatMul kernel the forward runs, from the shapes tf.profile records.
+    const flops = async (f: () => tf.Tensor[]) => {
+      const info = await tf.profile(() => f());
+      tf.dispose(info.result as tf.Tensor[]);
+      let total = 0;
+      const count = (s: number[]) => s.reduce((a, b) => a * b, 1);
+      for (const k of info.kernels) {
+        const out = k.outputShapes[0] ?? [];
+        const [a, b] = k.inputShapes as number[][];
+        if (k.name === 'Conv2D') total += 2 * count(out) * b[0] * b[1] * b[2]; // filter [kh,kw,cin,cout]
+        if (k.name === 'BatchMatMul' || k.name === '_FusedMatMul') {
+          const m = out[out.length - 2];
+          const inner = a[a.length - 2] === m ? a[a.length - 1] : a[a.length - 2];
+          total += 2 * count(out) * inner;
+        }
+      }
+      return total;
+    };
+    const m = new CrossViewModule(TINY_CONFIG);
+    const ims = images(2);
+    const one = await flops(() => m.forward([ims[0]]));
+    const two = await flops(() => m.forward(ims, cameras(2)));
+    expect(one).toBeGreaterThan(0);
+    // The duplicated-pair implementation ran 97% of the two-view work (all but one upsampler).
+    expect(one / two).toBeCloseTo(0.5, 6);
+    const macs = (views: number) => estimateMacs(m, { height: 64, width: 96, views }).total;
+    expect(macs(1) / macs(2)).toBeCloseTo(0.5, 6);
+    tf.dispose(ims);
+    m.dispose();
+  });
+
   it('self-attention-only baseline: views do not interact; size comparable to CvM', async () => {
     const m = new CrossViewModule({ ...TINY_CONFIG, mode: 'selfAttentionOnly' });
     const ims = images(2);

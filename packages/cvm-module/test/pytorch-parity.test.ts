@@ -2,10 +2,10 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import '@tensorflow/tfjs-backend-cpu';
 import { expectClose } from '@cvm/test-utils';
-import { loadStateDict, torchShape } from '@cvm/nn';
+import { loadStateDict, normalizeImage, torchShape } from '@cvm/nn';
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { CrossViewModule, loadUniMatchWeights, MultiViewTransformer, normalizeImage } from '../src/index.js';
+import { CrossViewModule, loadUniMatchWeights, MultiViewTransformer } from '../src/index.js';
 import { FIXTURE_CONFIG, FIXTURES, Fixture } from './helpers.js';
 
 const fx = new Fixture('tiny.safetensors');

@@ -1,14 +1,15 @@
 import '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs-core/dist/register_all_gradients';
 import { useWebGPUForTests } from '@cvm/backend';
+import { ImageRangeCheck } from '@cvm/nn';
 import { expectClose, seededUniform } from '@cvm/test-utils';
 import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect, it } from 'vitest';
-import { CrossViewModule } from '../src/index.js';
+import { CrossViewModule, splitMultiViewBatch } from '../src/index.js';
 import { K64x96, POSES, TINY_CONFIG } from './helpers.js';
 
 describe('webgpu backend (SwiftShader in Node)', () => {
-  it('matches the cpu backend for 3 views, forward and gradients', async () => {
+  it('matches the cpu backend for 3 views, forward and gradients', async (ctx) => {
     await tf.setBackend('cpu');
     const m = new CrossViewModule(TINY_CONFIG);
     const cams = { intrinsics: [K64x96, K64x96, K64x96], cameraToWorld: POSES.slice(0, 3) };
@@ -29,7 +30,7 @@ describe('webgpu backend (SwiftShader in Node)', () => {
       return result;
     };
     const cpu = await run();
-    if (!(await useWebGPUForTests())) return;
+    if (!(await useWebGPUForTests())) return ctx.skip();
     expect(tf.getBackend()).toBe('webgpu');
     const before = tf.memory().numTensors;
     const gpu = await run();
@@ -44,5 +45,43 @@ describe('webgpu backend (SwiftShader in Node)', () => {
       expectClose(gpu.grads[i] as Float32Array, cpu.grads[i] as Float32Array, { atol: 1e-3 * scale });
     }
     m.dispose();
+  });
+
+  it('the image range check reads asynchronously (no GPU stall) and the next call throws', async () => {
+    if (!(await useWebGPUForTests())) return;
+    const guard = new ImageRangeCheck();
+    const good = seededUniform([1, 16, 16, 3], 4, 0, 1);
+    const bytes = tf.mul(good, 255);
+    expect(() => guard.check(bytes, 'images[1]')).not.toThrow(); // nothing read synchronously
+    await bytes.data(); // a later read: the check's own read has completed by now
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    expect(() => guard.check(good, 'images[0]')).toThrow(
+      /images\[1\] of an earlier call: expected float32 RGB in \[0,1\], got values in \[.*\] \(0\.\.255/,
+    );
+    guard.check(good, 'images[0]'); // reported once; good input passes
+    await good.data();
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    guard.throwPending();
+    tf.dispose([good, bytes]);
+  });
+
+  it('splitMultiViewBatch reads camera tensors made from host arrays (as batchToTensors makes them)', async () => {
+    if (!(await useWebGPUForTests())) return;
+    const K = [10, 0, 7.5, 0, 10, 7.5, 0, 0, 1];
+    const pose = [1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1];
+    const images = seededUniform([1, 2, 16, 16, 3], 8, 0, 1);
+    const batch = {
+      images,
+      intrinsics: tf.tensor4d([...K, ...K.map((k, i) => (i === 2 ? 8.5 : k))], [1, 2, 3, 3]),
+      cameraToWorld: tf.tensor4d([...pose, ...pose.map((p, i) => (i === 3 ? 0.1 : p))], [1, 2, 4, 4]),
+    };
+    const split = splitMultiViewBatch(batch);
+    expect(Array.from(split.cameras.intrinsics[1] as Float64Array)).toEqual([
+      10, 0, 8.5, 0, 10, 7.5, 0, 0, 1,
+    ]);
+    expect((split.cameras.cameraToWorld[1] as Float64Array)[3]).toBeCloseTo(0.1, 7);
+    const second = tf.slice(images, [0, 1, 0, 0, 0], [1, 1, 16, 16, 3]);
+    expect(Array.from(await split.images[1].data())).toEqual(Array.from(await second.data()));
+    tf.dispose([images, batch.intrinsics, batch.cameraToWorld, second, ...split.images]);
   });
 });

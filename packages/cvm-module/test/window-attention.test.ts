@@ -19,6 +19,11 @@ function region(i: number, n: number, win: number, shift: number): number {
  * Brute force, pixel by pixel in original coordinates: a query at (y, x) of view i attends to every
  * pixel of the attended views whose cyclically shifted position falls in the same window, with −100
  * added between different Swin regions; one softmax over all of them.
+ *
+ * `maskLayout: 'tiled'` instead reproduces MVSplat/DepthSplat's cross-view mask: their keys are laid
+ * out position-major with the view fastest (key `pos·(V−1) + j`) but the `[Lw, Lw]` mask is tiled
+ * (`repeat(1, 1, V−1)`), so key `pos·(V−1) + j` gets the mask entry of window position
+ * `(pos·(V−1) + j) mod Lw` rather than of its own position `pos`.
  */
 function bruteForce(
   q: Float32Array,
@@ -29,6 +34,7 @@ function bruteForce(
   shift: boolean,
   heads: number,
   crossView: boolean,
+  maskLayout: 'interleaved' | 'tiled' = 'interleaved',
 ): Float32Array {
   const winH = h / splits;
   const winW = w / splits;
@@ -45,7 +51,7 @@ function bruteForce(
         const xr = (x - sw + w) % w;
         const label = region(yr, h, winH, sh) * 3 + region(xr, w, winW, sw);
         const keys: [number, number][] = []; // [offset, mask]
-        for (const j of attended) {
+        for (const [slot, j] of attended.entries()) {
           for (let y2 = 0; y2 < h; y2++) {
             for (let x2 = 0; x2 < w; x2++) {
               const yr2 = (y2 - sh + h) % h;
@@ -55,7 +61,14 @@ function bruteForce(
                 Math.floor(xr2 / winW) !== Math.floor(xr / winW)
               )
                 continue;
-              const label2 = region(yr2, h, winH, sh) * 3 + region(xr2, w, winW, sw);
+              let label2 = region(yr2, h, winH, sh) * 3 + region(xr2, w, winW, sw);
+              if (maskLayout === 'tiled') {
+                const pos = (yr2 % winH) * winW + (xr2 % winW);
+                const p = (pos * attended.length + slot) % (winH * winW); // the tiled mask's column
+                const py = Math.floor(yr / winH) * winH + Math.floor(p / winW);
+                const px = Math.floor(xr / winW) * winW + (p % winW);
+                label2 = region(py, h, winH, sh) * 3 + region(px, w, winW, sw);
+              }
               keys.push([at(j, y2, x2), shift && label2 !== label ? -100 : 0]);
             }
           }
@@ -128,6 +141,24 @@ describe('multiViewWindowAttention', () => {
     const o = (await out.data()) as Float32Array;
     expect(Math.max(...o.map((x, i) => Math.abs(x - noMask[i])))).toBeGreaterThan(0.05);
     tf.dispose([q, k, v, out]);
+  });
+
+  it("MVSplat/DepthSplat's tiled shift mask is wrong for 3 views (and coincides with the right one for 2)", async () => {
+    const data = async (t: tf.Tensor) => (await t.data()) as Float32Array;
+    const maxDiff = (a: Float32Array, b: Float32Array) => Math.max(...a.map((x, i) => Math.abs(x - b[i])));
+    for (const views of [2, 3]) {
+      const shape = [views, 8, 12, 8];
+      const [q, k, v] = [1, 2, 3].map((s) => tf.mul(seededUniform(shape, s + 40), 3));
+      const args = [await data(q), await data(k), await data(v), shape, 2, true, 1, true] as const;
+      const interleaved = bruteForce(...args, 'interleaved');
+      const tiled = bruteForce(...args, 'tiled');
+      const out = multiViewWindowAttention(q, k, v, { views, splits: 2, shift: true, crossView: true });
+      expectClose(await data(out), interleaved, { atol: 2e-5 });
+      if (views === 2)
+        expect(maxDiff(tiled, interleaved)).toBe(0); // V − 1 = 1: the layouts are the same
+      else expect(maxDiff(await data(out), tiled)).toBeGreaterThan(0.1);
+      tf.dispose([q, k, v, out]);
+    }
   });
 
   it('rejects maps not divisible into windows, and cross-view attention of one view', () => {

@@ -12,7 +12,6 @@ export type { MultiViewSample, SampleView, TaskLabels, TaskName } from './schema
 export { Rng, hashSeeds } from './random.js';
 export { NYUV2_INTRINSICS, nyuv2Intrinsics } from './intrinsics.js';
 export { semanticBoundaries } from './boundaries.js';
-export { thinBinary } from './thinning.js';
 export { SPLITS, SyntheticWorld, resolveWorldOptions } from './synthetic/world.js';
 export type { ResolvedWorldOptions, Split, SyntheticWorldOptions } from './synthetic/world.js';
 export { CLIP_HALF_LENGTH, buildScene } from './synthetic/scene.js';
@@ -22,14 +21,11 @@ export type { CompiledScene, RenderedView } from './synthetic/render.js';
 export type { Primitive, PrimitiveKindName } from './synthetic/primitives.js';
 export type { Material, TextureKindName } from './synthetic/texture.js';
 export {
-  IMAGENET_MEAN,
-  IMAGENET_STD,
   addIgnoreRegions,
   applyPhotometric,
   cropSample,
   drawPhotometric,
   flipSample,
-  normalizeImage,
   padSample,
   randomCropLocation,
   resizeSample,

@@ -5,13 +5,17 @@ import type { Batch } from './pipeline/batch.js';
  * tfjs tensors of a batch (`@cvm/datasets/tfjs`; `@tensorflow/tfjs-core` is an optional peer
  * dependency, needed only for this entry). The caller owns the tensors (dispose them, or create them
  * inside `tf.tidy`).
+ *
+ * `images`, `intrinsics` and `cameraToWorld` are the model-input contract of `@cvm/cvm-module`'s
+ * `MultiViewBatch` (structural: this package imports no model), so `cvm.forwardBatch(tensors)` takes
+ * it as it is.
  */
 export interface BatchTensors {
-  /** `[B,V,H,W,3]` float32. */
+  /** `[B,V,H,W,3]` float32 RGB in `[0,1]`, view 0 the reference (not normalised: models do that). */
   images: tf.Tensor5D;
-  /** `[B,V,3,3]` float32. */
+  /** `[B,V,3,3]` float32 intrinsics in pixels of `images`. */
   intrinsics: tf.Tensor4D;
-  /** `[B,V,4,4]` float32 camera-to-world. */
+  /** `[B,V,4,4]` float32 OpenCV camera-to-world poses. */
   cameraToWorld: tf.Tensor4D;
   /** Reference-view labels: `[B,H,W]` (int32 for index tasks, float32 depth) or `[B,H,W,3]` normals. */
   labels: Partial<Record<'semseg' | 'depth' | 'normals' | 'edge' | 'human_parts' | 'sal', tf.Tensor>>;
@@ -22,7 +26,8 @@ export interface BatchTensors {
  *
  * @example
  * for await (const batch of loader.epoch(0)) {
- *   const t = batchToTensors(batch); // t.images: [B,V,H,W,3], t.labels.semseg: [B,H,W] int32
+ *   const t = batchToTensors(batch); // t.images: [B,V,H,W,3] in [0,1], t.labels.semseg: [B,H,W] int32
+ *   const features = cvm.forwardBatch(t); // @cvm/cvm-module: one [B,H/2,W/2,C] per view
  *   // ... train step ...
  *   disposeBatchTensors(t);
  * }

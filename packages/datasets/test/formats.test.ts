@@ -3,6 +3,7 @@ import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSy
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { python, pythonHas } from './python.js';
 import {
   SyntheticWorld,
   colmapCameraIntrinsics,
@@ -42,21 +43,17 @@ describe('.npy', () => {
     expect(() => decodeNpy(bytes.slice(0, bytes.length - 4), 'x.npy')).toThrow(/x\.npy.*truncated/);
   });
 
-  test.skipIf(!existsSync('/usr/bin/python3'))(
-    'numpy reads what we write and we read what numpy writes',
-    () => {
-      const file = join(tmp, 'a.npy');
-      writeFileSync(file, encodeNpy(Float32Array.from([1.5, -2, 3.25, 0, 7, 8]), [2, 3]));
-      const script = `import numpy as np\na = np.load('${file}')\nassert a.dtype == np.float32 and a.shape == (2, 3), (a.dtype, a.shape)\nprint(a.sum())\nnp.save('${join(tmp, 'b.npy')}', np.arange(6, dtype=np.int32).reshape(3, 2) * 3)`;
-      const r = spawnSync('/usr/bin/python3', ['-c', script], { encoding: 'utf8' });
-      if (r.status !== 0 && /No module named/.test(r.stderr)) return;
-      expect(r.stderr).toBe('');
-      expect(Number(r.stdout.trim())).toBe(17.75);
-      const b = decodeNpy(readFileSync(join(tmp, 'b.npy')));
-      expect(b.shape).toEqual([3, 2]);
-      expect(Array.from(b.data)).toEqual([0, 3, 6, 9, 12, 15]);
-    },
-  );
+  test.skipIf(!pythonHas('numpy'))('numpy reads what we write and we read what numpy writes', () => {
+    const file = join(tmp, 'a.npy');
+    writeFileSync(file, encodeNpy(Float32Array.from([1.5, -2, 3.25, 0, 7, 8]), [2, 3]));
+    const script = `import numpy as np\na = np.load('${file}')\nassert a.dtype == np.float32 and a.shape == (2, 3), (a.dtype, a.shape)\nprint(a.sum())\nnp.save('${join(tmp, 'b.npy')}', np.arange(6, dtype=np.int32).reshape(3, 2) * 3)`;
+    const r = spawnSync(python, ['-c', script], { encoding: 'utf8' });
+    expect(r.stderr).toBe('');
+    expect(Number(r.stdout.trim())).toBe(17.75);
+    const b = decodeNpy(readFileSync(join(tmp, 'b.npy')));
+    expect(b.shape).toEqual([3, 2]);
+    expect(Array.from(b.data)).toEqual([0, 3, 6, 9, 12, 15]);
+  });
 });
 
 describe('PNG', () => {

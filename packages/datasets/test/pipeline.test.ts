@@ -67,8 +67,6 @@ function unproject(s: MultiViewSample, x: number, y: number): number[] {
 const geometryOnly: Omit<PipelineOptions, 'train'> = {
   flip: false,
   photometric: false,
-  mean: [0, 0, 0],
-  std: [1, 1, 1],
   ignoreRegions: false,
 };
 
@@ -228,18 +226,20 @@ describe('protocol transforms', () => {
     expect(L.depth![0]).toBe(255); // padding depth 0 → 255 (AddIgnoreRegions)
     expect(L.depth![2 * 44 + 2]).toBe(2);
     expect(L.human_parts!.every((p) => p === 255)).toBe(true); // no person part → ignored
-    expect(v.views[0].rgb[0]).toBe(0); // padding after normalisation
-    expect(v.views[0].rgb[3 * (2 * 44 + 2)]).toBeCloseTo(-0.485 / 0.229, 6);
+    expect(Array.from(v.views[0].rgb.subarray(0, 3))).toEqual([0, 0, 0]); // black padding by default
+    const mean = [0.485, 0.456, 0.406] as const; // the reference pads after normalising: the mean colour
+    const grey = transformSample(s, { train: false, size: [24, 44], padColor: mean }, new Rng(0));
+    expect(Array.from(grey.views[0].rgb.subarray(0, 3))).toEqual(Array.from(Float32Array.from(mean)));
+    expect(Array.from(grey.views[0].rgb.subarray(3 * (2 * 44 + 2), 3 * (2 * 44 + 3)))).toEqual([0, 0, 0]);
+    expect(() =>
+      transformSample(s, { train: false, size: [24, 44], padColor: [0, 0, 255] }, new Rng(0)),
+    ).toThrow(/pipeline.padColor: expected 3 values in \[0,1\] \(RGB\), got \[0,0,255\]/);
     expect(s.views[0].labels!.depth![0]).toBe(2); // the input is untouched
   });
 
   test('photometric distortion changes colours identically in every view; geometry untouched', () => {
     const s = samples[0];
-    const t = transformSample(
-      s,
-      { train: true, size: [H, W], scale: null, flip: false, mean: [0, 0, 0], std: [1, 1, 1] },
-      new Rng(5),
-    );
+    const t = transformSample(s, { train: true, size: [H, W], scale: null, flip: false }, new Rng(5));
     let changed = 0;
     t.views.forEach((v, k) => {
       expect(Array.from(v.intrinsics)).toEqual(Array.from(s.views[k].intrinsics));
@@ -293,6 +293,12 @@ describe('batching and the DataLoader', () => {
     expect(first.cameraToWorld.length).toBe(2 * 2 * 16);
     expect(first.labels.normals!.length).toBe(2 * 40 * 56 * 3);
     expect(first.labels.semseg).toBeInstanceOf(Int32Array);
+    // The image contract: RGB in [0,1], not normalised (photometric jitter clamps, padding is black).
+    const lo = Math.min(...a.map((x) => x.images.reduce((m, p) => Math.min(m, p), 1)));
+    const hi = Math.max(...a.map((x) => x.images.reduce((m, p) => Math.max(m, p), 0)));
+    expect(lo).toBeGreaterThanOrEqual(0);
+    expect(hi).toBeLessThanOrEqual(1);
+    expect(hi).toBeGreaterThan(0.5);
     expect(bytes(b)).toEqual(bytes(a));
     expect(bytes(await epochBatches(inline, 0))).toEqual(bytes(a));
     expect(bytes(c)).not.toEqual(bytes(a));
@@ -329,5 +335,9 @@ describe('batching and the DataLoader', () => {
     expect(() =>
       transformSample(samples[0], { train: true, size: [8, 8], scale: [2, 1] }, new Rng(hashSeeds(1))),
     ).toThrow(/bad scale range/);
+    const normalising = { ...pipeline, mean: [0.485, 0.456, 0.406] } as PipelineOptions;
+    expect(() => new DataLoader({ source, pipeline: normalising, batchSize: 1 })).toThrow(
+      /`mean` \/ `std` were removed: images stay float32 RGB in \[0,1\]/,
+    );
   });
 });

@@ -65,12 +65,22 @@ export function invertIntrinsics(intrinsics: MatrixInput): tf.Tensor {
 }
 
 /**
- * How intrinsics follow a downsampling by `stride`.
- * - `'reference'`: rows 0–1 divided by the stride, as UniMatch/MVSplat/DepthSplat do (keep it for
- *   parity with their weights; it leaves a constant sub-pixel offset, 0.44 px at stride 8).
- * - `'pixel-centre'`: the exact map between integer pixel centres, `c' = (c + 0.5)/s − 0.5`.
+ * How intrinsics follow a downsampling by `stride` s: it depends on where the feature extractor puts
+ * feature i in the input. Neither is "exact" in general; each is exact for its kind of extractor, and
+ * the other one misplaces every feature by (s−1)/(2s) of a feature pixel (0.44 at s = 8).
+ * - `'strided'` (default): rows 0–1 divided by s, `K/s`. Feature i is centred on input pixel s·i, as
+ *   with plain subsampling `x[::s]` and strided convolutions padded to "same" ((k−1)/2 for an odd k). The
+ *   project's spatial encoder (`@cvm/cvm-module`: 7×7 stride 2 pad 3, then two stages whose first 3×3
+ *   conv has stride 2 pad 1) centres feature i on input pixel 8i, so `K/8` is exact for it; UniMatch,
+ *   MVSplat and DepthSplat scale by `K/s` too.
+ * - `'pooled'`: feature i is centred on the middle of the s×s block it summarises, input pixel
+ *   s·i + (s−1)/2, as with average pooling, patchify (ViT patch embedding, kernel = stride = s) and
+ *   area resizing: `c' = (c + 0.5)/s − 0.5` (focal lengths and skew divided by s).
+ * - `'reference'` and `'pixel-centre'`: former names of `'strided'` and `'pooled'`, still accepted.
  */
-export type IntrinsicsScaling = 'reference' | 'pixel-centre';
+export type IntrinsicsScaling = 'strided' | 'pooled' | 'reference' | 'pixel-centre';
+
+const SCALINGS: readonly IntrinsicsScaling[] = ['strided', 'pooled', 'reference', 'pixel-centre'];
 
 export function scaleIntrinsicsData(
   k: ArrayLike<number>,
@@ -79,8 +89,8 @@ export function scaleIntrinsicsData(
 ): Float64Array {
   const out = Float64Array.from(k as ArrayLike<number>);
   for (let i = 0; i < 6; i++) out[i] = k[i] / stride;
-  if (scaling === 'pixel-centre') {
-    // Only the principal point moves; x' = (x+0.5)/s - 0.5 applied to K·[X/Z, Y/Z, 1].
+  if (scaling === 'pooled' || scaling === 'pixel-centre') {
+    // Only the principal point moves: x' = (x + 0.5)/s − 0.5 applied to K·[X/Z, Y/Z, 1].
     out[2] = (k[2] + 0.5) / stride - 0.5;
     out[5] = (k[5] + 0.5) / stride - 0.5;
   }
@@ -88,10 +98,14 @@ export function scaleIntrinsicsData(
 }
 
 /**
- * Intrinsics of an image downsampled by `stride` (e.g. 8 for 1/8-resolution features).
+ * Intrinsics of a feature map downsampled by `stride` (e.g. 8 for 1/8-resolution features). Pick the
+ * scaling that matches the feature extractor (see {@link IntrinsicsScaling}): `'strided'` (the
+ * default, `K/s`) for strided convolutions and subsampling, `'pooled'` for average pooling and patchify.
  * @param intrinsics `[3,3]` or `[B,3,3]`, in pixels of the full-resolution image
+ * @param options.scaling `'strided'` (default) or `'pooled'`
  * @returns the same shape, in pixels of the downsampled map
- * @example scaleIntrinsics(K, 8) // the references' convention
+ * @example scaleIntrinsics(K, 8) // features of the CvM spatial encoder (strided convolutions)
+ * @example scaleIntrinsics(K, 16, { scaling: 'pooled' }) // ViT-B/16 patch tokens
  */
 export function scaleIntrinsics(
   intrinsics: MatrixInput,
@@ -100,8 +114,10 @@ export function scaleIntrinsics(
 ): tf.Tensor {
   if (!(Number.isFinite(stride) && stride > 0))
     throw new Error(`stride: must be a positive number, got ${stride}`);
-  const scaling = options.scaling ?? 'reference';
-  if (scaling !== 'reference' && scaling !== 'pixel-centre') throw new Error(`scaling: unknown '${scaling}'`);
+  const scaling = options.scaling ?? 'strided';
+  if (!SCALINGS.includes(scaling)) {
+    throw new Error(`scaling: expected 'strided' or 'pooled', got ${JSON.stringify(scaling)}`);
+  }
   const m = checkIntrinsics(intrinsics);
   const out = new Float64Array(m.data.length);
   for (let b = 0; b < m.data.length / 9; b++) {

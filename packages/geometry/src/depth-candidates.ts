@@ -29,6 +29,16 @@ export function checkDepthRange(near: number, far: number, count: number): void 
   if (!Number.isInteger(count) || count < 1) throw new Error(`count: must be an integer >= 1, got ${count}`);
 }
 
+/** Checks host inverse depths (every value a finite number > 0); the error names the first bad one. */
+export function checkInverseDepths(values: ArrayLike<unknown>, name = 'inverseDepths'): void {
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i];
+    if (!(typeof v === 'number' && Number.isFinite(v) && v > 0)) {
+      throw new Error(`${name}: every inverse depth must be finite and > 0, got ${v} at index ${i}`);
+    }
+  }
+}
+
 /** The candidates as float64 numbers, far → near (index 0 = 1/far). */
 export function inverseDepthCandidatesData(near: number, far: number, count: number): Float64Array {
   checkDepthRange(near, far, count);

@@ -4,6 +4,7 @@ import { type MatrixInput, commonBatch, matrixAt } from './matrix-input.js';
 import { noGrad } from './no-grad.js';
 
 function checkDepth(depth: tf.Tensor, name = 'depth'): [number, number, number] {
+  if (!(depth instanceof tf.Tensor)) throw new Error(`${name}: expected a tf.Tensor [B,H,W,1]`);
   const shape = depth.shape as number[];
   if (depth.rank !== 4 || depth.shape[3] !== 1) {
     throw new Error(`${name}: expected [B,H,W,1], got [${depth.shape.join(',')}]`);

@@ -7,6 +7,7 @@ export { mul4 as multiply4x4 } from './small-matrix.js';
 export {
   DEPTH_PRESETS,
   checkDepthRange,
+  checkInverseDepths,
   inverseDepthCandidates,
   inverseDepthCandidatesData,
 } from './depth-candidates.js';
@@ -20,7 +21,7 @@ export {
 } from './plane-sweep.js';
 export type { PairIntrinsics, PlaneSweepProjection } from './plane-sweep.js';
 export { depthToNormals, depthToPoints } from './depth.js';
-export { gridSample } from './ops/grid-sample.js';
+export { gridSample, gridSampleInputGrad } from './ops/grid-sample.js';
 export { warpByDepth } from './warp-by-depth.js';
 export type { WarpByDepthOptions } from './warp-by-depth.js';
 export type { GridSampleMode, GridSampleOptions, GridSamplePaddingMode } from './ops/grid-sample.js';

@@ -3,7 +3,9 @@ import * as tf from '@tensorflow/tfjs-core';
 /**
  * A small matrix, or a batch of them, as a tensor (`[R,C]` or `[B,R,C]`), nested arrays, or a flat
  * row-major array of R*C (or B*R*C) numbers. Camera matrices are tiny and the warp math that uses them
- * runs once per batch on the CPU (the references compute it under no_grad), so they are read here.
+ * runs once per batch on the CPU (the references compute it under no_grad), so they are read here,
+ * synchronously: a tensor whose values live on the GPU (the output of a WebGPU op) cannot be read so in
+ * Node and is refused with an error naming the argument; pass `await tensor.array()` instead.
  */
 export type MatrixInput =
   | tf.Tensor
@@ -19,30 +21,59 @@ export interface MatrixBatch {
   cols: number;
 }
 
+function describe(value: unknown): string {
+  if (value === null) return 'null';
+  if (typeof value === 'string') return `the string ${JSON.stringify(value.slice(0, 20))}`;
+  return typeof value === 'object' ? (value.constructor?.name ?? 'object') : typeof value;
+}
+
 function flatten(value: unknown, out: number[], depth: number, shape: number[], name: string): void {
   if (typeof value === 'number') {
     if (depth !== shape.length && shape.length > 0) throw new Error(`${name}: ragged nested array`);
     out.push(value);
     return;
   }
+  // Strings have a length too (and their characters are strings): refuse them before recursing.
   const arr = value as ArrayLike<unknown>;
-  if (arr == null || typeof arr.length !== 'number')
-    throw new Error(`${name}: expected numbers or nested arrays`);
+  if (arr == null || typeof arr !== 'object' || typeof arr.length !== 'number') {
+    throw new Error(
+      `${name}: expected a tensor, numbers or nested arrays of numbers, got ${describe(value)}`,
+    );
+  }
+  // A matrix batch is at most [B,R,C]: deeper nesting is a mistake, never a reason to recurse on.
+  if (depth >= 3) throw new Error(`${name}: nested deeper than [B,R,C]`);
   if (shape.length === depth) shape.push(arr.length);
   else if (shape[depth] !== arr.length) throw new Error(`${name}: ragged nested array`);
   for (let i = 0; i < arr.length; i++) flatten(arr[i], out, depth + 1, shape, name);
 }
 
 /**
+ * The values of a tensor argument read synchronously, or an error naming the argument when that is
+ * impossible (on WebGPU in Node, `dataSync` of GPU-resident data throws an unrelated ReferenceError).
+ */
+export function readTensorSync(input: tf.Tensor, name: string): ArrayLike<number> {
+  if (input.isDisposed) throw new Error(`${name}: the tensor is disposed`);
+  try {
+    return input.dataSync() as ArrayLike<number>;
+  } catch (cause) {
+    throw new Error(
+      `${name}: cannot read this tensor synchronously on backend '${tf.getBackend()}' (its values live ` +
+        `on the device); camera matrices are read on the CPU, so pass arrays, e.g. \`await t.array()\``,
+      { cause },
+    );
+  }
+}
+
+/**
  * Reads `input` as R x C matrices, checking shape and finiteness. Errors name the argument.
- * Tensors are read with `dataSync()`: on WebGPU in Node pass arrays or tensors never used on the GPU.
+ * Tensors are read with `dataSync()` (see {@link readTensorSync}): on WebGPU in Node, pass arrays.
  */
 export function readMatrices(input: MatrixInput, rows: number, cols: number, name: string): MatrixBatch {
   let data: Float64Array;
   let shape: number[];
   if (input instanceof tf.Tensor) {
     shape = input.shape.slice();
-    data = Float64Array.from(input.dataSync() as ArrayLike<number>);
+    data = Float64Array.from(readTensorSync(input, name));
   } else if (ArrayBuffer.isView(input) || (Array.isArray(input) && typeof input[0] === 'number')) {
     data = Float64Array.from(input as ArrayLike<number>);
     const per = rows * cols;

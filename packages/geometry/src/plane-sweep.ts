@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { checkIntrinsics, invertIntrinsicsData } from './camera.js';
+import { checkInverseDepths } from './depth-candidates.js';
 import { type MatrixInput, commonBatch, matrixAt } from './matrix-input.js';
 import { checkPoses } from './pose.js';
 import { mul3, mul3v, splitPose } from './small-matrix.js';
@@ -19,6 +20,12 @@ export interface PlaneSweepProjection {
   /** `[batch, 12]` row-major. */
   data: Float32Array;
   batch: number;
+}
+
+/** Throws unless `value` is an integer >= `min`, naming the argument. */
+function checkSize(value: number, name: string, min = 1): void {
+  if (!Number.isInteger(value) || value < min)
+    throw new Error(`${name}: must be an integer >= ${min}, got ${value}`);
 }
 
 function isPerView(k: PairIntrinsics): k is { reference: MatrixInput; neighbour: MatrixInput } {
@@ -41,6 +48,7 @@ export function planeSweepProjection(
 ): PlaneSweepProjection {
   const kName = names.intrinsics ?? 'intrinsics';
   const pName = names.pose ?? 'pose';
+  checkSize(batch, 'batch');
   const kRef = checkIntrinsics(
     isPerView(intrinsics) ? intrinsics.reference : intrinsics,
     isPerView(intrinsics) ? `${kName}.reference` : kName,
@@ -80,8 +88,14 @@ export function projectReferencePixels(
   height: number,
   width: number,
 ): tf.Tensor5D {
+  checkSize(height, 'height');
+  checkSize(width, 'width');
+  const batch = projection.shape[0];
+  if (projection.rank !== 2 || projection.shape[1] !== 12)
+    throw new Error(`projection: expected [B,12], got [${projection.shape}]`);
+  if (depth.rank !== 4 || (depth.shape[0] !== batch && depth.shape[0] !== 1))
+    throw new Error(`depth: expected rank 4 broadcastable to [${batch},L,H,W], got [${depth.shape}]`);
   return tf.tidy(() => {
-    const batch = projection.shape[0];
     const xs = tf.reshape(tf.range(0, width, 1, 'float32'), [1, 1, 1, width]);
     const ys = tf.reshape(tf.range(0, height, 1, 'float32'), [1, 1, height, 1]);
     // Columns of the projection as [B,1,1,1] so they broadcast over [B,L,H,W].
@@ -111,6 +125,8 @@ export function planeSweepCoordinatesFromProjection(
   height: number,
   width: number,
 ): tf.Tensor5D {
+  if (inverseDepths.rank !== 2)
+    throw new Error(`inverseDepths: expected [B,L], got [${inverseDepths.shape}]`);
   return tf.tidy(() => {
     const [batch, count] = inverseDepths.shape;
     const depth = tf.reshape(tf.reciprocal(inverseDepths), [batch, count, 1, 1]) as tf.Tensor4D;
@@ -122,7 +138,11 @@ export function planeSweepCoordinatesFromProjection(
  * Where every reference pixel lands in the neighbour view at every inverse-depth candidate.
  * @param intrinsics `[3,3]`/`[B,3,3]` shared by both views, or `{reference, neighbour}`
  * @param pose `T_nbr<-ref`, `[4,4]` or `[B,4,4]`
- * @param inverseDepths `[L]` or `[B,L]`, far → near
+ * @param inverseDepths `[L]` or `[B,L]`, far → near, finite and > 0. Arrays are checked; the values of
+ *   a tensor are not read (they may live on the GPU), and a 0, negative or non-finite one gives
+ *   meaningless (possibly NaN) coordinates for that candidate.
+ * @param height, width the reference map's size (integers >= 1)
+ * @param batch the batch size (integer >= 1); unbatched cameras and `[L]` depths broadcast to it
  * @returns `[B,L,H,W,2]` pixel coordinates `(x, y)`
  * @example planeSweepCoordinates(K, T, inverseDepthCandidates(0.5, 10, 64), 56, 72, 1)
  */
@@ -134,17 +154,19 @@ export function planeSweepCoordinates(
   width: number,
   batch = 1,
 ): tf.Tensor5D {
+  checkSize(height, 'height');
+  checkSize(width, 'width');
+  checkSize(batch, 'batch');
   const proj = planeSweepProjection(intrinsics, pose, batch);
+  const shape = inverseDepths instanceof tf.Tensor ? inverseDepths.shape : [inverseDepths?.length];
+  if (!(shape.length === 1 || (shape.length === 2 && shape[0] === batch)) || !((shape.at(-1) ?? 0) >= 1)) {
+    throw new Error(`inverseDepths: expected [L] or [${batch},L] with L >= 1, got [${shape}]`);
+  }
+  if (!(inverseDepths instanceof tf.Tensor)) checkInverseDepths(inverseDepths);
   const inv = tf.tidy(() => {
     const t = inverseDepths instanceof tf.Tensor ? inverseDepths : tf.tensor1d(Array.from(inverseDepths));
     return tf.cast(t.rank === 1 ? tf.tile(tf.reshape(t, [1, -1]), [batch, 1]) : t, 'float32') as tf.Tensor2D;
   });
-  if (inv.rank !== 2 || inv.shape[0] !== batch) {
-    inv.dispose();
-    throw new Error(
-      `inverseDepths: expected [L] or [${batch},L], got [${(inverseDepths as tf.Tensor).shape}]`,
-    );
-  }
   const p = tf.tensor2d(proj.data, [batch, 12]);
   const out = planeSweepCoordinatesFromProjection(p, inv, height, width);
   tf.dispose([p, inv]);

@@ -29,12 +29,21 @@ export function warpByDepth(
   intrinsics: PairIntrinsics,
   options: WarpByDepthOptions = {},
 ): tf.Tensor4D {
+  if (!(neighbourImage instanceof tf.Tensor))
+    throw new Error('neighbourImage: expected a tf.Tensor [B,H,W,C]');
   if (neighbourImage.rank !== 4)
     throw new Error(`neighbourImage: expected [B,H,W,C], got [${neighbourImage.shape}]`);
+  if (neighbourImage.dtype !== 'float32')
+    throw new Error(`neighbourImage: expected float32, got ${neighbourImage.dtype}`);
   const [batch, height, width] = neighbourImage.shape;
+  if (!(referenceDepth instanceof tf.Tensor))
+    throw new Error('referenceDepth: expected a tf.Tensor [B,H,W,1]');
   if (referenceDepth.rank !== 4 || referenceDepth.shape[3] !== 1) {
     throw new Error(`referenceDepth: expected [B,H,W,1], got [${referenceDepth.shape}]`);
   }
+  // An int depth would silently floor the geometry (and take no gradient).
+  if (referenceDepth.dtype !== 'float32')
+    throw new Error(`referenceDepth: expected float32, got ${referenceDepth.dtype}`);
   if (
     referenceDepth.shape[0] !== batch ||
     referenceDepth.shape[1] !== height ||

@@ -74,11 +74,18 @@ describe('intrinsics', () => {
     expectClose(matmul(K, inv).flat(), [1, 0, 0, 0, 1, 0, 0, 0, 1], { atol: 3e-5 });
   });
 
-  it('scales with the references convention and with the pixel-centre convention', async () => {
+  it('scales for strided features (K/s, the default) and for pooled features', async () => {
     const ref = (await scaleIntrinsics(K, 8).array()) as number[][];
     expectClose(ref.flat(), [65, 1.5 / 8, 319.5 / 8, 0, 518 / 8, 239.5 / 8, 0, 0, 1], { atol: 1e-5 });
-    const exact = (await scaleIntrinsics(K, 8, { scaling: 'pixel-centre' }).array()) as number[][];
-    // Pixel centre 0 of the 1/8 map covers full-res pixels 0..7, centred at 3.5: the principal point
+    const strided = (await scaleIntrinsics(K, 8, { scaling: 'strided' }).array()) as number[][];
+    expect(strided).toEqual(ref);
+    const formerName = (await scaleIntrinsics(K, 8, { scaling: 'pixel-centre' }).array()) as number[][];
+    const exact = (await scaleIntrinsics(K, 8, { scaling: 'pooled' }).array()) as number[][];
+    expect(formerName).toEqual(exact);
+    expect(() => scaleIntrinsics(K, 8, { scaling: 'centre' as 'pooled' })).toThrow(
+      /^scaling: expected 'strided' or 'pooled', got "centre"/,
+    );
+    // Pooled feature 0 of the 1/8 map covers full-res pixels 0..7, centred at 3.5: the principal point
     // 319.5 is full-res pixel 319.5 -> (319.5 + 0.5)/8 - 0.5 = 39.5.
     expect(exact[0][2]).toBeCloseTo(39.5, 5);
     expect(exact[1][2]).toBeCloseTo(29.5, 5);

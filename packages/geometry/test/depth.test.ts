@@ -1,5 +1,5 @@
 import '@tensorflow/tfjs-backend-cpu';
-import { expectClose, expectNoLeaks } from '@cvm/test-utils';
+import { expectClose, expectNoLeaks, finiteDifferenceGradient, seededUniform } from '@cvm/test-utils';
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { depthToNormals, depthToPoints } from '../src/index.js';
@@ -93,4 +93,47 @@ describe('depthToNormals', () => {
     expect(() => depthToNormals(d, K)).toThrow(/depth: expected \[B,H,W,1\]/);
     d.dispose();
   });
+});
+
+describe('depthToPoints / depthToNormals gradients match finite differences', () => {
+  // A curved surface (z = 2 + 0.3·sin·cos, no plane), two batch items with their own intrinsics. Small
+  // focal lengths make neighbouring points ~0.5 apart, so a depth step of 1e-3 is a small, smooth change.
+  const batchK = [
+    [
+      [4, 0, 3],
+      [0, 4.5, 2.5],
+      [0, 0, 1],
+    ],
+    [
+      [5, 0.2, 2.5],
+      [0, 3.5, 3],
+      [0, 0, 1],
+    ],
+  ];
+  const surface = () =>
+    tf.tidy(() => {
+      const v = new Float32Array(2 * 6 * 7);
+      for (let b = 0; b < 2; b++)
+        for (let y = 0; y < 6; y++)
+          for (let x = 0; x < 7; x++)
+            v[(b * 6 + y) * 7 + x] = 2 + 0.3 * Math.sin(0.9 * x + b) * Math.cos(0.7 * y);
+      return tf.tensor4d(v, [2, 6, 7, 1]);
+    });
+
+  for (const [name, f] of [
+    ['depthToPoints', depthToPoints],
+    ['depthToNormals', depthToNormals],
+  ] as const) {
+    it(name, async () => {
+      const depth = surface();
+      const weights = seededUniform([2, 6, 7, 3], 5);
+      const fn = (d: tf.Tensor) => f(d, batchK);
+      const analytic = tf.grad((d: tf.Tensor) => tf.sum(tf.mul(fn(d), weights)))(depth);
+      const numeric = await finiteDifferenceGradient(fn, depth, weights, 1e-3);
+      const a = await analytic.data();
+      expect(Array.from(a).some((v) => Math.abs(v) > 0.1)).toBe(true);
+      expectClose(a, numeric, { atol: 1e-3, rtol: 1e-3 });
+      tf.dispose([depth, weights, analytic]);
+    });
+  }
 });

@@ -3,7 +3,7 @@ import '@tensorflow/tfjs-core/dist/register_all_gradients';
 import * as tf from '@tensorflow/tfjs-core';
 import { expectClose, expectNoLeaks, finiteDifferenceGradient, seededUniform } from '@cvm/test-utils';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { gridSample } from '../src/index.js';
+import { gridSample, gridSampleInputGrad } from '../src/index.js';
 import { checkAgainstFixture, fixtureCases } from './grid-sample-fixtures.js';
 
 beforeAll(async () => {
@@ -170,6 +170,50 @@ describe('gridSample implementation choice', () => {
         tf.dispose([...k, ...c]);
       }
     tf.dispose([x, grid, dy]);
+  });
+});
+
+describe('gridSampleInputGrad (the transposed sampling, without autodiff)', () => {
+  const modes = ['bilinear', 'nearest'] as const;
+  const paddings = ['zeros', 'border', 'reflection'] as const;
+  for (const mode of modes)
+    for (const paddingMode of paddings)
+      for (const alignCorners of [true, false]) {
+        it(`equals the autodiff input gradient: ${mode}, ${paddingMode}, alignCorners ${alignCorners}`, async () => {
+          const x = seededUniform([2, 4, 5, 3], 11) as tf.Tensor4D;
+          // Out-of-range, NaN and collisions included.
+          const grid = seededUniform([2, 6, 7, 2], 12, -1.4, 1.4);
+          const withNaN = tf.where(
+            tf.greater(grid, 1.3),
+            tf.mul(tf.onesLike(grid), Number.NaN),
+            grid,
+          ) as tf.Tensor4D;
+          const dy = seededUniform([2, 6, 7, 3], 13) as tf.Tensor4D;
+          const [expected] = tf.grads((a: tf.Tensor) =>
+            tf.sum(tf.mul(gridSample(a as tf.Tensor4D, withNaN, { mode, paddingMode, alignCorners }), dy)),
+          )([x]);
+          for (const implementation of ['kernel', 'composite'] as const) {
+            const options = { mode, paddingMode, alignCorners, implementation };
+            const got = await expectNoLeaks(() => gridSampleInputGrad(dy, x, withNaN, options));
+            expectClose(await got.data(), await expected.data(), { atol: 1e-5 });
+            got.dispose();
+          }
+          tf.dispose([x, grid, withNaN, dy, expected]);
+        });
+      }
+
+  it('names bad arguments', () => {
+    const dy = tf.zeros([1, 2, 2, 3]) as tf.Tensor4D;
+    const x = tf.zeros([1, 4, 4, 3]) as tf.Tensor4D;
+    const x5 = tf.zeros([1, 4, 4, 5]) as tf.Tensor4D;
+    const grid = tf.zeros([1, 2, 2, 2]) as tf.Tensor4D;
+    const grid3 = tf.zeros([1, 2, 2]) as unknown as tf.Tensor4D;
+    expect(() => gridSampleInputGrad(dy, x5, grid)).toThrow(/^gridSampleInputGrad: dy must be \[1,2,2,5\]/);
+    expect(() => gridSampleInputGrad([1] as unknown as tf.Tensor4D, x, grid)).toThrow(
+      /^gridSampleInputGrad: dy must be a float32/,
+    );
+    expect(() => gridSampleInputGrad(dy, x, grid3)).toThrow(/^gridSample: grid must be rank 4/);
+    tf.dispose([dy, x, x5, grid, grid3]);
   });
 });
 

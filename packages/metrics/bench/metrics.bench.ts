@@ -14,13 +14,9 @@ import {
   SaliencyEvaluator,
   SegmentationEvaluator,
 } from '../src/index.js';
+import { benchArgs, medianSeconds } from '@cvm/test-utils/bench';
 
-const args = process.argv.slice(2);
-const option = (name: string, fallback: string) => {
-  const i = args.indexOf(`--${name}`);
-  return i >= 0 && args[i + 1] ? args[i + 1] : fallback;
-};
-const json = args.includes('--json');
+const { option, json } = benchArgs();
 const runs = Number(option('runs', '3'));
 const H = 448;
 const W = 576;
@@ -85,52 +81,31 @@ for (let y = 0; y < H; y++) {
 let gtPixels = 0;
 for (const v of edgeGt) gtPixels += v;
 
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)];
-}
-function time(fn: () => void): number {
-  fn();
-  const t: number[] = [];
-  for (let r = 0; r < runs; r++) {
-    const t0 = performance.now();
-    fn();
-    t.push(performance.now() - t0);
-  }
-  return median(t);
-}
-async function timeAsync(fn: () => Promise<void>): Promise<number> {
-  await fn();
-  const t: number[] = [];
-  for (let r = 0; r < runs; r++) {
-    const t0 = performance.now();
-    await fn();
-    t.push(performance.now() - t0);
-  }
-  return median(t);
-}
+/** Median milliseconds of `runs` calls after a warm-up. */
+const time = async (fn: () => void) => 1000 * (await medianSeconds(async () => fn(), runs));
+const timeAsync = async (fn: () => Promise<void>) => 1000 * (await medianSeconds(fn, runs));
 
 const rows: { evaluator: string; ms: number; note: string }[] = [];
 const sh = (data: ArrayLike<number>, c?: number) => ({ data, shape: c ? [1, H, W, c] : [1, H, W] });
 
 rows.push({
   evaluator: 'semseg (40 classes)',
-  ms: time(() => new SegmentationEvaluator({ numClasses: 40 }).updateSync(sh(segPred), sh(segGt))),
+  ms: await time(() => new SegmentationEvaluator({ numClasses: 40 }).updateSync(sh(segPred), sh(segGt))),
   note: 'confusion matrix',
 });
 rows.push({
   evaluator: 'depth',
-  ms: time(() => new DepthEvaluator().updateSync(sh(depthPred), sh(depthGt))),
+  ms: await time(() => new DepthEvaluator().updateSync(sh(depthPred), sh(depthGt))),
   note: '',
 });
 rows.push({
   evaluator: 'normals',
-  ms: time(() => new NormalsEvaluator().updateSync(sh(nPred, 3), sh(nGt, 3))),
+  ms: await time(() => new NormalsEvaluator().updateSync(sh(nPred, 3), sh(nGt, 3))),
   note: '',
 });
 rows.push({
   evaluator: 'saliency (19 thresholds)',
-  ms: time(() => new SaliencyEvaluator().updateSync(sh(salPred), sh(salGt))),
+  ms: await time(() => new SaliencyEvaluator().updateSync(sh(salPred), sh(salGt))),
   note: 'PASCAL task, same size',
 });
 rows.push({
@@ -152,7 +127,7 @@ for (const [thresholds, nms] of [
 ] as const) {
   rows.push({
     evaluator: `boundary odsF (${thresholds} thr, ${nms ? 'NMS' : 'no NMS'})`,
-    ms: time(() => {
+    ms: await time(() => {
       const ev = new BoundaryEvaluator({ dataset: 'nyud', thresholds, nms });
       ev.updateSync(sh(edgePred), sh(edgeGt));
       odsF = ev.result().odsF;

@@ -4,77 +4,51 @@ import { AngleAccumulator, type AngleStats, angleDegrees } from './normals.js';
 /** Pinhole intrinsics at the resolution of the depth map: `{fx, fy, cx, cy}` or a 3×3 row-major matrix. */
 export type Intrinsics = { fx: number; fy: number; cx: number; cy: number } | readonly (readonly number[])[];
 
-function readIntrinsics(k: Intrinsics): { fx: number; fy: number; cx: number; cy: number } {
-  const v = Array.isArray(k)
-    ? { fx: k[0][0], fy: k[1][1], cx: k[0][2], cy: k[1][2] }
-    : (k as { fx: number; fy: number; cx: number; cy: number });
-  if (!(v.fx > 0 && v.fy > 0 && Number.isFinite(v.cx) && Number.isFinite(v.cy))) {
-    throw new Error(`intrinsics: need positive focal lengths and finite centre; got ${JSON.stringify(v)}`);
+/** `{fx, fy, cx, cy}` or a 3×3 matrix as the 3×3 rows that `@cvm/geometry` takes. */
+function intrinsicsMatrix(k: Intrinsics): number[][] {
+  if (Array.isArray(k)) {
+    if (k.length !== 3 || k.some((row) => !Array.isArray(row) || row.length !== 3)) {
+      throw new Error(`intrinsics: expected a 3x3 matrix or {fx, fy, cx, cy}; got ${JSON.stringify(k)}`);
+    }
+    return k.map((row) => [...row]);
   }
-  return v;
+  const { fx, fy, cx, cy } = k as { fx: number; fy: number; cx: number; cy: number };
+  if (!(fx > 0 && fy > 0 && Number.isFinite(cx) && Number.isFinite(cy))) {
+    throw new Error(`intrinsics: need positive focal lengths and finite centre; got ${JSON.stringify(k)}`);
+  }
+  return [
+    [fx, 0, cx],
+    [0, fy, cy],
+    [0, 0, 1],
+  ];
 }
 
 /**
- * Surface normals of a depth map (camera frame, OpenCV axes: +x right, +y down, +z forward), facing the
- * camera. Pixels are back-projected, P = d·((x − cx)/fx, (y − cy)/fy, 1); tangents are central differences
- * T_x = P(x+1, y) − P(x−1, y), T_y = P(x, y+1) − P(x, y−1); n = normalise(T_y × T_x). Pixels on the image
- * border or next to a non-positive / non-finite depth get NaN.
- *
- * `depth`: `[H*W]` metres; returns `[H*W*3]`. Multiply components by `axisSigns` to match a dataset whose
- * normals use other axis directions.
- *
- * @example
- * const n = depthToNormals(depth, 448, 576, { fx: 518.8, fy: 518.8, cx: 287.5, cy: 223.5 });
+ * Normals of depth maps `[B,H,W]` with `@cvm/geometry`'s `depthToNormals`, the one implementation in cvm
+ * (central differences, one-sided on the image border, zero next to an invalid depth). Geometry and tfjs are
+ * loaded on first use only, so the rest of this package runs without them.
  */
-export function depthToNormals(
-  depth: ArrayLike<number>,
-  h: number,
-  w: number,
-  intrinsics: Intrinsics,
-  axisSigns: readonly [number, number, number] = [1, 1, 1],
-): Float64Array {
-  if (depth.length !== h * w)
-    throw new Error(`depth: expected ${h * w} values for ${h}x${w}; got ${depth.length}`);
-  const { fx, fy, cx, cy } = readIntrinsics(intrinsics);
-  const out = new Float64Array(h * w * 3).fill(Number.NaN);
-  // Back-projected points; NaN where the depth is unusable.
-  const X = new Float64Array(h * w);
-  const Y = new Float64Array(h * w);
-  const Z = new Float64Array(h * w);
-  for (let y = 0; y < h; y++) {
-    for (let x = 0; x < w; x++) {
-      const i = y * w + x;
-      const d = depth[i];
-      const ok = d > 0 && Number.isFinite(d);
-      X[i] = ok ? (d * (x - cx)) / fx : Number.NaN;
-      Y[i] = ok ? (d * (y - cy)) / fy : Number.NaN;
-      Z[i] = ok ? d : Number.NaN;
-    }
+async function normalsFromDepth(depth: Nhwc, intrinsics: Intrinsics): Promise<ArrayLike<number>> {
+  const k = intrinsicsMatrix(intrinsics);
+  let tf: typeof import('@tensorflow/tfjs-core');
+  let geometry: typeof import('@cvm/geometry');
+  try {
+    [tf, geometry] = await Promise.all([import('@tensorflow/tfjs-core'), import('@cvm/geometry')]);
+  } catch (cause) {
+    throw new Error(
+      'CrossTaskConsistencyEvaluator: normals from depth need @cvm/geometry and @tensorflow/tfjs-core ' +
+        '(optional peers of @cvm/metrics) with a registered backend; install them or pass {depthNormals}',
+      { cause },
+    );
   }
-  const [sx, sy, sz] = axisSigns;
-  for (let y = 1; y < h - 1; y++) {
-    for (let x = 1; x < w - 1; x++) {
-      const i = y * w + x;
-      if (Number.isNaN(Z[i])) continue;
-      // T_x = P(x+1) − P(x−1), T_y = P(y+1) − P(y−1); NaN neighbours propagate and are caught below.
-      const ax = X[i + 1] - X[i - 1];
-      const ay = Y[i + 1] - Y[i - 1];
-      const az = Z[i + 1] - Z[i - 1];
-      const bx = X[i + w] - X[i - w];
-      const by = Y[i + w] - Y[i - w];
-      const bz = Z[i + w] - Z[i - w];
-      // n = T_y × T_x
-      const nx = by * az - bz * ay;
-      const ny = bz * ax - bx * az;
-      const nz = bx * ay - by * ax;
-      const len = Math.sqrt(nx * nx + ny * ny + nz * nz);
-      if (!(len > 0)) continue; // also false for NaN
-      out[3 * i] = (sx * nx) / len;
-      out[3 * i + 1] = (sy * ny) / len;
-      out[3 * i + 2] = (sz * nz) / len;
-    }
+  const d = tf.tensor4d(Float32Array.from(depth.data), [depth.b, depth.h, depth.w, 1]);
+  let n: import('@tensorflow/tfjs-core').Tensor | undefined;
+  try {
+    n = geometry.depthToNormals(d, k);
+    return await n.data();
+  } finally {
+    tf.dispose(n ? [d, n] : [d]);
   }
-  return out;
 }
 
 export interface ConsistencyInput {
@@ -83,7 +57,7 @@ export interface ConsistencyInput {
   /** Predicted depth `[B,H,W(,1)]` (metres) with `intrinsics`… */
   depth?: DenseInput;
   intrinsics?: Intrinsics;
-  /** …or normals already derived from the depth by the caller, `[B,H,W,3]` (NaN = invalid). */
+  /** …or normals already derived from the depth by the caller, `[B,H,W,3]` (NaN or zero = invalid). */
   depthNormals?: DenseInput;
   /** Optional mask `[B,H,W(,1)]`: only non-zero pixels count (e.g. where GT is valid). */
   mask?: DenseInput;
@@ -97,8 +71,10 @@ export interface ConsistencyResult extends AngleStats {
  * Cross-task consistency (paper supplementary §A7.4): angular error (degrees) between normals derived from
  * the predicted depth and the predicted normals, averaged over all valid pixels of the set (NYUv2: 28.00° for
  * CvM vs 30.42° for DINOv3 in the paper). The paper does not say how it derives normals from depth; this
- * uses `depthToNormals` (central differences, camera frame). Both normals must use the same axis convention:
- * pass `axisSigns` (e.g. `[1, -1, -1]` for a +y up / +z backward frame).
+ * uses `depthToNormals` of `@cvm/geometry` (central differences, one-sided on the image border, camera frame,
+ * facing the camera; pixels next to an invalid depth are skipped). That needs `@cvm/geometry` and
+ * `@tensorflow/tfjs-core` with a backend, loaded on first use; without them pass `depthNormals`. Both normals
+ * must use the same axis convention: pass `axisSigns` (e.g. `[1, -1, -1]` for a +y up / +z backward frame).
  *
  * @example
  * const ev = new CrossTaskConsistencyEvaluator({ axisSigns: [1, 1, 1] });
@@ -124,11 +100,13 @@ export class CrossTaskConsistencyEvaluator {
         throw new Error('CrossTaskConsistencyEvaluator.update: pass {depth, intrinsics} or {depthNormals}');
       }
       const d = asNhwc(await readInput(input.depth, 'depth'), 'depth', 1);
-      const hw = d.h * d.w;
-      const data = new Float64Array(d.b * hw * 3);
-      for (let b = 0; b < d.b; b++) {
-        const slice = Float64Array.from({ length: hw }, (_, i) => d.data[b * hw + i]);
-        data.set(depthToNormals(slice, d.h, d.w, input.intrinsics, this.axisSigns), b * hw * 3);
+      const raw = await normalsFromDepth(d, input.intrinsics);
+      const [sx, sy, sz] = this.axisSigns;
+      const data = new Float64Array(raw.length);
+      for (let i = 0; i < raw.length; i += 3) {
+        data[i] = sx * raw[i];
+        data[i + 1] = sy * raw[i + 1];
+        data[i + 2] = sz * raw[i + 2];
       }
       dn = { data, b: d.b, h: d.h, w: d.w, c: 3 };
     }
@@ -145,7 +123,11 @@ export class CrossTaskConsistencyEvaluator {
       const ax = dn.data[o];
       const ay = dn.data[o + 1];
       const az = dn.data[o + 2];
-      if (!(Number.isFinite(ax) && Number.isFinite(ay) && Number.isFinite(az))) {
+      // Non-finite or zero: no normal there (geometry's depthToNormals gives 0 next to invalid depth).
+      if (
+        !(Number.isFinite(ax) && Number.isFinite(ay) && Number.isFinite(az)) ||
+        ax * ax + ay * ay + az * az === 0
+      ) {
         this.skipped++;
         continue;
       }

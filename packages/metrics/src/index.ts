@@ -9,7 +9,7 @@ export {
   boundaryThresholds,
   prf,
 } from './boundary/evaluator.js';
-export { boundariesFromLabels } from './boundary/from-labels.js';
+export { boundariesFromLabels, seismGroundTruth } from './boundary/from-labels.js';
 export { BoundaryMatcher, discOffsets } from './boundary/match.js';
 export { convTri, type EdgeNmsOptions, edgeNms, gradient2 } from './boundary/nms.js';
 export { thin } from './boundary/thin.js';
@@ -17,7 +17,6 @@ export {
   type ConsistencyInput,
   type ConsistencyResult,
   CrossTaskConsistencyEvaluator,
-  depthToNormals,
   type Intrinsics,
 } from './consistency.js';
 export {

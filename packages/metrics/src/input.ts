@@ -25,6 +25,24 @@ function isTensor(x: unknown): x is Tensor {
   );
 }
 
+/**
+ * The options object of an evaluator's constructor, or a clear error naming what is missing (instead of a
+ * TypeError from destructuring `undefined`). `required` lists the options without a default.
+ */
+export function readOptions<T extends object>(
+  options: T | undefined,
+  evaluator: string,
+  required: readonly (keyof T & string)[],
+  hint: string,
+): T {
+  if (typeof options !== 'object' || options === null) {
+    throw new Error(`${evaluator}: options are required: pass ${hint}; got ${String(options)}`);
+  }
+  const missing = required.filter((k) => options[k] === undefined);
+  if (missing.length > 0) throw new Error(`${evaluator}: missing option ${missing.join(', ')}: pass ${hint}`);
+  return options;
+}
+
 /** Reads a tensor (async, works on every backend) or checks a `{data, shape}` pair. */
 export async function readInput(x: DenseInput, name: string): Promise<ReadArray> {
   if (isTensor(x)) return { data: await x.data(), shape: [...x.shape] };

@@ -1,7 +1,7 @@
 import { type BoundaryOptions, type BoundaryResult, BoundaryEvaluator } from './boundary/evaluator.js';
 import { type DepthOptions, type DepthResult, DepthEvaluator } from './depth.js';
 import { deltaMtl, type TaskName, type TaskScores } from './delta-mtl.js';
-import type { DenseInput } from './input.js';
+import { type DenseInput, readOptions } from './input.js';
 import { type NormalsOptions, type NormalsResult, NormalsEvaluator } from './normals.js';
 import { type SaliencyOptions, type SaliencyResult, SaliencyEvaluator } from './saliency.js';
 import { NUM_CLASSES, type SegmentationResult, SegmentationEvaluator } from './segmentation.js';
@@ -71,7 +71,12 @@ export class MultiTaskEvaluator {
   readonly edge?: BoundaryEvaluator;
 
   constructor(options: MultiTaskOptions) {
-    const { dataset } = options;
+    const { dataset } = readOptions(
+      options,
+      'MultiTaskEvaluator',
+      ['dataset'],
+      "{dataset: 'nyud' | 'pascal'}",
+    );
     if (!(dataset in DATASET_TASKS)) throw new Error(`dataset must be 'nyud' or 'pascal'; got ${dataset}`);
     this.dataset = dataset;
     this.tasks = options.tasks ?? DATASET_TASKS[dataset];

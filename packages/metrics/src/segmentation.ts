@@ -7,6 +7,7 @@ import {
   type ReadArray,
   where,
   PairEvaluator,
+  readOptions,
 } from './input.js';
 
 /** Class counts of the protocol: NYUD-40 (no background), PASCAL-Context 21 (20 + background), parts 7. */
@@ -59,7 +60,16 @@ export class SegmentationEvaluator extends PairEvaluator {
 
   constructor(options: SegmentationOptions) {
     super();
-    const { numClasses, ignoreIndex = 255, nonFinite = 'error' } = options;
+    const {
+      numClasses,
+      ignoreIndex = 255,
+      nonFinite = 'error',
+    } = readOptions(
+      options,
+      'SegmentationEvaluator',
+      ['numClasses'],
+      '{numClasses} (NUM_CLASSES: 40 for NYUD semseg, 21 for PASCAL semseg, 7 for human parts)',
+    );
     if (!Number.isInteger(numClasses) || numClasses < 1) {
       throw new Error(`numClasses must be a positive integer; got ${numClasses}`);
     }

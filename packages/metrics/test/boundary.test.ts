@@ -7,6 +7,7 @@ import {
   discOffsets,
   edgeNms,
   prf,
+  seismGroundTruth,
   thin,
 } from '../src/index.js';
 
@@ -30,8 +31,15 @@ function gtLines(sx = 0, sy = 0, v = 1): Float64Array {
   seg(g, 50 + sx, 40 + sy, 1, 1, 35, v); // diagonal
   return g;
 }
+// These cases check the matching, so the GT lines are used as drawn (SEISM's GT preparation is tested below).
 function evaluate(pred: Float64Array, gt: Float64Array, options = {}) {
-  const ev = new BoundaryEvaluator({ maxDist, thresholds: [0.25, 0.5, 0.75], nms: false, ...options });
+  const ev = new BoundaryEvaluator({
+    maxDist,
+    thresholds: [0.25, 0.5, 0.75],
+    nms: false,
+    gtPreparation: 'as-is',
+    ...options,
+  });
   ev.updateSync({ data: pred, shape: [H, W] }, { data: gt, shape: [H, W] });
   return ev.result();
 }
@@ -124,7 +132,12 @@ describe('boundary matching on synthetic edge maps with known answers', () => {
     // image B: correct line at 0.3 only
     const b = blank();
     seg(b, 10, 39, 1, 0, 100, 0.3);
-    const ev = new BoundaryEvaluator({ maxDist, thresholds: [0.25, 0.5], nms: false });
+    const ev = new BoundaryEvaluator({
+      maxDist,
+      thresholds: [0.25, 0.5],
+      nms: false,
+      gtPreparation: 'as-is',
+    });
     ev.updateSync({ data: a, shape: [H, W] }, { data: g, shape: [H, W] });
     ev.updateSync({ data: b, shape: [H, W] }, { data: g, shape: [H, W] });
     const r = ev.result();
@@ -237,17 +250,90 @@ describe('boundary helpers', () => {
     const ev = new BoundaryEvaluator({ dataset: 'nyud', thresholds: 3 });
     expect(ev.maxDist).toBe(0.011);
     expect(() =>
-      ev.updateSync({ data: [0, 0, 0, 0], shape: [2, 2] }, { data: [0, 255, 0, 0], shape: [2, 2] }),
-    ).toThrow(/gt: boundary label 255 at \[b=0, y=0, x=1\] must be 0 or 1/);
+      ev.updateSync({ data: [0, 0, 0, 0], shape: [2, 2] }, { data: [0, 2.5, 0, 0], shape: [2, 2] }),
+    ).toThrow(/gt: label 2.5 at \[b=0, y=0, x=1\] must be a non-negative integer/);
+    const asIs = new BoundaryEvaluator({ dataset: 'nyud', thresholds: 3, gtPreparation: 'as-is' });
+    expect(() =>
+      asIs.updateSync({ data: [0, 0, 0, 0], shape: [2, 2] }, { data: [0, 255, 0, 0], shape: [2, 2] }),
+    ).toThrow(/gt: boundary label 255 at \[b=0, y=0, x=1\] must be 0 or 1 with gtPreparation 'as-is'/);
+    // @ts-expect-error: not a preparation
+    expect(() => new BoundaryEvaluator({ dataset: 'nyud', gtPreparation: 'thin' })).toThrow(
+      /gtPreparation must be 'seism' or 'as-is'; got thin/,
+    );
     expect(() =>
       ev.updateSync({ data: [0, Number.NaN, 0, 0], shape: [2, 2] }, { data: [0, 1, 0, 0], shape: [2, 2] }),
     ).toThrow(/pred: non-finite prediction NaN at \[b=0, y=0, x=1\]/);
     expect(() =>
       ev.updateSync({ data: [0, 0, 0], shape: [1, 3] }, { data: [0, 1, 0, 0], shape: [2, 2] }),
     ).toThrow(/pred and gt differ in size/);
-    const skip = new BoundaryEvaluator({ dataset: 'nyud', thresholds: 3, nonFinite: 'skip', nms: false });
+    const skip = new BoundaryEvaluator({
+      dataset: 'nyud',
+      thresholds: 3,
+      nonFinite: 'skip',
+      nms: false,
+      gtPreparation: 'as-is',
+    });
     skip.updateSync({ data: [0, Number.NaN, 0, 0.9], shape: [2, 2] }, { data: [0, 0, 0, 1], shape: [2, 2] });
     expect(skip.result().skippedNonFinite).toBe(1);
     expect(skip.result().odsF).toBe(1);
+  });
+});
+
+describe("SEISM's ground-truth preparation, bwmorph(seg2bmap(G), 'thin', Inf)", () => {
+  const rows = (text: string) => Array.from(text.replace(/\s+/g, ''), Number);
+  /** Labels 2 below the diagonal (y > x), 1 elsewhere. */
+  const diagonalLabels = (n: number) =>
+    Array.from({ length: n * n }, (_, i) => (((i / n) | 0) > i % n ? 2 : 1));
+
+  it('equals seg2bmap then thinning as computed by test/fixtures/seism_gt.py (scikit-image)', () => {
+    // seg2bmap marks both sides of a diagonal border (2 px thick, 14 px); thinning keeps one side.
+    expect(Array.from(boundariesFromLabels(diagonalLabels(8), 8, 8))).toEqual(
+      rows('10000000 11000000 01100000 00110000 00011000 00001100 00000110 00000010'),
+    );
+    expect(Array.from(seismGroundTruth(diagonalLabels(8), 8, 8))).toEqual(
+      rows('10000000 10000000 01000000 00100000 00010000 00001000 00000100 00000010'),
+    );
+    // A binary boundary map (NYUD's Boundaries) is a two-label map to seg2bmap: both sides of the line are
+    // marked, and the thinning returns one line, one pixel to the left.
+    const line = new Uint8Array(7 * 9);
+    for (let x = 1; x < 8; x++) line[3 * 9 + x] = 1;
+    expect(Array.from(seismGroundTruth(line, 7, 9))).toEqual(
+      rows('000000000 000000000 000000000 111111100 000000000 000000000 000000000'),
+    );
+  });
+
+  it('a diagonal border: the default matches the thinned GT (F = 1); as-is GT halves the recall', () => {
+    const n = 32;
+    const labels = diagonalLabels(n);
+    // The prediction: the main diagonal, certain (1 survives the 8-bit round trip, no NMS).
+    const pred = new Float64Array(n * n);
+    for (let k = 0; k < n; k++) pred[k * n + k] = 1;
+    const options = { maxDist: 1.5 / Math.hypot(n, n), thresholds: [0.5], nms: false }; // r = 1.5 px
+    // Default: the GT is (0,0) and (y, x) = (k, k−1), k = 1..n−1 (n pixels, the pattern printed by
+    // seism_gt.py), each 1 px from a predicted (k, k): a perfect matching, P = R = 1.
+    const seism = new BoundaryEvaluator(options);
+    seism.updateSync({ data: pred, shape: [n, n] }, { data: labels, shape: [n, n] });
+    const gt = seismGroundTruth(labels, n, n);
+    expect(gt.reduce((a, b) => a + b, 0)).toBe(n);
+    expect(seism.result().odsF).toBe(1);
+    // As is, with seg2bmap's 2-px band as GT: 2(n−1) GT pixels, all n predictions matched (the last, (n−1,n−1),
+    // to (n−1,n−2)): P = 1, R = n / (2(n−1)), F = 2PR/(P+R) = 2n / (3n − 2).
+    const asIs = new BoundaryEvaluator({ ...options, gtPreparation: 'as-is' });
+    asIs.updateSync(
+      { data: pred, shape: [n, n] },
+      { data: boundariesFromLabels(labels, n, n), shape: [n, n] },
+    );
+    const r = asIs.result();
+    expect(r.odsP).toBe(1);
+    expect(r.odsR).toBeCloseTo(n / (2 * (n - 1)), 12);
+    expect(r.odsF).toBeCloseTo((2 * n) / (3 * n - 2), 12);
+    // The as-is map given to the default is prepared again (seg2bmap of a boundary map, thinned), not
+    // matched as given.
+    const twice = new BoundaryEvaluator(options);
+    twice.updateSync(
+      { data: pred, shape: [n, n] },
+      { data: boundariesFromLabels(labels, n, n), shape: [n, n] },
+    );
+    expect(twice.result().odsF).not.toBeCloseTo(r.odsF, 6);
   });
 });

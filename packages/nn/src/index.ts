@@ -10,6 +10,15 @@ export {
   float32ToBfloat16Bits,
   float32ToFloat16Bits,
 } from './half.js';
+export type { NormalizeImageOptions } from './image.js';
+export {
+  checkImageRange,
+  IMAGE_RANGE_TOLERANCE,
+  IMAGENET_MEAN,
+  IMAGENET_STD,
+  ImageRangeCheck,
+  normalizeImage,
+} from './image.js';
 export type { RandomInitOptions } from './init.js';
 export {
   calculateGain,

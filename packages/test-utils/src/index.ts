@@ -101,3 +101,24 @@ export function seededUniform(shape: number[], seed: number, lo = -1, hi = 1): t
   }
   return tf.tensor(v, shape);
 }
+
+/** Asserts that `fn` throws a message matching `pattern` and leaves no tensor behind. */
+export function expectErrorWithoutLeaks(fn: () => unknown, pattern: RegExp): void {
+  const before = tf.memory().numTensors;
+  expect(fn).toThrow(pattern);
+  expect(tf.memory().numTensors, 'tensors leaked by the failed call').toBe(before);
+}
+
+/**
+ * A tensor computed by a kernel of the active (webgpu) backend, whose values therefore live only on the
+ * GPU: the backend would otherwise run such a small op on the cpu (WEBGPU_CPU_FORWARD).
+ */
+export function gpuResident(values: tf.TensorLike, shape?: number[]): tf.Tensor {
+  const forward = tf.env().getBool('WEBGPU_CPU_FORWARD');
+  tf.env().set('WEBGPU_CPU_FORWARD', false);
+  try {
+    return tf.mul(tf.tensor(values, shape), 1);
+  } finally {
+    tf.env().set('WEBGPU_CPU_FORWARD', forward);
+  }
+}

@@ -51,10 +51,16 @@ function projectPixel(
   }
 }
 
-/** `1/inverseDepths[b,:]` in float32, as `tf.reciprocal` gives. */
+/**
+ * `1/inverseDepths[b,:]` in float32, as `tf.reciprocal` gives; NaN for a candidate that is not finite
+ * and > 0, so that all its samples fall outside (the op does not read tensor candidates to check them).
+ */
 function depthsOf(inverseDepths: ArrayLike<number>, b: number, out: Float32Array): Float32Array {
   const L = out.length;
-  for (let l = 0; l < L; l++) out[l] = 1 / inverseDepths[b * L + l];
+  for (let l = 0; l < L; l++) {
+    const iota = inverseDepths[b * L + l];
+    out[l] = iota > 0 && iota < Number.POSITIVE_INFINITY ? 1 / iota : Number.NaN;
+  }
   return out;
 }
 

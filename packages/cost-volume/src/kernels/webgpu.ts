@@ -6,9 +6,9 @@ import {
   costVolumeGradNeighbourProgram,
   costVolumeGradReferenceProgram,
   costVolumeRunsProgram,
-  zerosProgram,
 } from './webgpu/cost-volume-grad-programs.js';
-import { type CostVolumeSizes, sizeUniforms } from './webgpu/program-utils.js';
+import { zeros } from '@cvm/geometry/webgpu';
+import { type CostVolumeSizes, sizeUniforms } from './webgpu/sampling.js';
 
 /**
  * WebGPU kernels of the plane-sweep cost volume, registered for backend `webgpu` on import:
@@ -115,8 +115,7 @@ function costVolumeGradWebGPU({
     sizeUniforms(gatherProgram, sizes),
   );
 
-  const zeros = zerosProgram(reference.shape);
-  const dNeighbour = gpu.runWebGPUProgram(zeros, [], 'float32', [{ type: 'int32', data: [zeros.threads] }]);
+  const dNeighbour = zeros(gpu, reference.shape);
   const scatterProgram = costVolumeGradNeighbourProgram(sizes, vec4);
   gpu.runWebGPUProgram(
     scatterProgram,

@@ -2,6 +2,7 @@ import {
   type MatrixInput,
   type PairIntrinsics,
   checkIntrinsics,
+  checkInverseDepths,
   checkPoses,
   planeSweepProjection,
 } from '@cvm/geometry';
@@ -22,7 +23,11 @@ export interface CostVolumeOptions {
   intrinsics: CostVolumeIntrinsics;
   /** One `T_nbr<-ref` per neighbour, `[4,4]` or `[B,4,4]` (tensors or nested arrays). */
   poses: readonly MatrixInput[];
-  /** `[L]` or `[B,L]` inverse depths, far → near, finite and > 0. */
+  /**
+   * `[L]` or `[B,L]` inverse depths, far → near, finite and > 0. A tensor (float32) is used where it lives,
+   * e.g. on the GPU: its values are not read or checked, and a candidate that is not finite and > 0 gives a
+   * zero correlation plane. Arrays are checked (an error names the bad value).
+   */
   inverseDepths: tf.Tensor | ArrayLike<number> | readonly (readonly number[])[];
   implementation?: CostVolumeImplementation;
   /** Candidates per chunk in the composite path (memory ∝ chunkSize·H·W·C). */
@@ -112,18 +117,20 @@ function projections(
   });
 }
 
-/** Reads and checks the candidates: `[L]` broadcast over the batch or `[B,L]`; returns `[B·L]` and L. */
-function readInverseDepths(
-  input: CostVolumeOptions['inverseDepths'],
-  batch: number,
-): { data: Float32Array; count: number } {
+/**
+ * The candidates as a `[B,L]` float32 tensor (`[L]` is broadcast over the batch). A tensor stays where it
+ * is (e.g. on the GPU): only its shape and dtype are checked, never its values. Host arrays are checked
+ * for free: every value finite and > 0.
+ */
+function inverseDepthsTensor(input: CostVolumeOptions['inverseDepths'], batch: number): tf.Tensor2D {
   const name = 'inverseDepths';
   if (input == null) throw new Error(`${name}: required, [L] or [B,L]`);
-  let values: ArrayLike<number>;
   let shape: number[];
+  let values: ArrayLike<number> | null = null;
   if (input instanceof tf.Tensor) {
+    if (input.isDisposed) throw new Error(`${name}: the tensor is disposed`);
+    if (input.dtype !== 'float32') throw new Error(`${name}: expected float32, got ${input.dtype}`);
     shape = input.shape;
-    values = input.dataSync();
   } else if (Array.isArray(input) && input.length > 0 && typeof input[0] !== 'number') {
     const rows = input as readonly (readonly number[])[];
     const width = rows[0].length;
@@ -131,9 +138,11 @@ function readInverseDepths(
       throw new Error(`${name}: ragged nested array`);
     shape = [rows.length, width];
     values = rows.flat();
-  } else {
+  } else if (typeof input === 'object' && typeof (input as ArrayLike<number>).length === 'number') {
     values = input as ArrayLike<number>;
     shape = [values.length];
+  } else {
+    throw new Error(`${name}: expected a tensor or an array of numbers, [L] or [B,L]`);
   }
   if (shape.length !== 1 && shape.length !== 2)
     throw new Error(`${name}: expected [L] or [B,L], got [${shape}]`);
@@ -142,17 +151,12 @@ function readInverseDepths(
   if (shape.length === 2 && shape[0] !== batch) {
     throw new Error(`${name}: batch size ${shape[0]} does not match reference (${batch})`);
   }
-  for (let i = 0; i < values.length; i++) {
-    const s = values[i];
-    if (typeof s !== 'number' || !Number.isFinite(s) || !(s > 0)) {
-      throw new Error(`${name}: every inverse depth must be finite and > 0, got ${s} at index ${i}`);
-    }
-  }
-  const data = new Float32Array(batch * count);
-  for (let b = 0; b < batch; b++) {
-    for (let l = 0; l < count; l++) data[b * count + l] = values[shape.length === 2 ? b * count + l : l];
-  }
-  return { data, count };
+  if (values !== null) checkInverseDepths(values, name);
+  return tf.tidy(() => {
+    const t =
+      input instanceof tf.Tensor ? input : tf.tensor(Float32Array.from(values as ArrayLike<number>), shape);
+    return (shape.length === 1 ? tf.tile(tf.reshape(t, [1, count]), [batch, 1]) : tf.clone(t)) as tf.Tensor2D;
+  });
 }
 
 /**
@@ -196,8 +200,6 @@ export function costVolume(
   checkFeatures(reference, neighbours);
   const batch = reference.shape[0];
   const projs = projections(options.intrinsics, options.poses, neighbours.length, batch);
-  const inv = readInverseDepths(options.inverseDepths, batch);
-
   const backend = tf.getBackend();
   const hasKernel = tf.getKernel(COST_VOLUME, backend) != null;
   if (implementation === 'fused' && !hasKernel) {
@@ -208,7 +210,7 @@ export function costVolume(
   const fused = implementation === 'fused' || (implementation === 'auto' && hasKernel);
 
   return tf.tidy(() => {
-    const inverseDepths = tf.tensor2d(inv.data, [batch, inv.count]);
+    const inverseDepths = inverseDepthsTensor(options.inverseDepths, batch);
     let total: tf.Tensor4D | null = null;
     for (let i = 0; i < neighbours.length; i++) {
       const projection = tf.tensor2d(projs[i], [batch, 12]);

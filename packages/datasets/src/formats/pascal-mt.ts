@@ -1,8 +1,8 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import { thin } from '@cvm/metrics';
 import { IGNORE_LABEL, PASCAL_CONTEXT_CLASSES } from '../classes.js';
 import { PASCAL_TASKS, type MultiViewSample, type TaskLabels, type TaskName } from '../schema.js';
-import { thinBinary } from '../thinning.js';
 import { decodeJpeg } from './jpeg.js';
 import { type MatArray, type MatNumeric, matField, readMat } from './mat.js';
 import { decodeNormals } from './nyud-mt.js';
@@ -97,7 +97,8 @@ export function normalsValidClasses(
 
 /**
  * Semantic boundaries of a PASCAL-Context label map as the reference loaders derive them: pixels where
- * the 3×3 Laplacian (reflect-101 border, float64) is non-zero, thinned (`thinBinary`).
+ * the 3×3 Laplacian (reflect-101 border, float64) is non-zero, thinned (`skimage.morphology.thin`, the
+ * same algorithm and tables as MATLAB's `bwmorph('thin')`: `thin` from `@cvm/metrics`).
  *
  * @param labelMap `[H,W]` class ids.
  * @returns `[H,W]` uint8 0/1.
@@ -122,7 +123,7 @@ export function pascalContextEdges(labelMap: ArrayLike<number>, height: number, 
       mask[row + x] = lap !== 0 ? 1 : 0;
     }
   }
-  return thinBinary(mask, height, width);
+  return thin(mask, height, width);
 }
 
 function fail(message: string): never {

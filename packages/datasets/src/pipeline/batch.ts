@@ -12,7 +12,7 @@ export interface Batch {
   views: number;
   height: number;
   width: number;
-  /** `[B,V,H,W,3]` (normalised when it comes from the pipeline). */
+  /** `[B,V,H,W,3]` RGB in [0, 1] (never normalised: each model normalises its own input). */
   images: Float32Array;
   /** `[B,V,3,3]` row-major intrinsics. */
   intrinsics: Float32Array;

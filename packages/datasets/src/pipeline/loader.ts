@@ -4,7 +4,7 @@ import type { MultiViewSample, TaskName } from '../schema.js';
 import { startModuleWorker } from '../worker-start.js';
 import { type Batch, collate } from './batch.js';
 import { type SampleSource, type SourceSpec, openSource } from './sources.js';
-import { type PipelineOptions, transformSample } from './transforms.js';
+import { checkPipelineOptions, type PipelineOptions, transformSample } from './transforms.js';
 
 export interface DataLoaderOptions {
   source: SourceSpec;
@@ -51,7 +51,7 @@ export interface LoaderWorkerData {
  *   batchSize: 4, workers: 2,
  * });
  * for await (const batch of loader.epoch(0)) {
- *   batch.images; // Float32Array [4,3,96,128,3]; batch.labels.semseg: Int32Array [4,96,128]
+ *   batch.images; // Float32Array [4,3,96,128,3] RGB in [0,1]; batch.labels.semseg: Int32Array [4,96,128]
  * }
  * await loader.close();
  */
@@ -81,6 +81,7 @@ export class DataLoader {
     if (!Number.isInteger(prefetch) || prefetch < 1)
       throw new Error(`DataLoader: prefetch must be a positive integer, got ${String(prefetch)}`);
     if (train && !options.pipeline.size) throw new Error('DataLoader: training pipelines need `size` [H, W]');
+    checkPipelineOptions(options.pipeline);
     this.source = openSource(options.source);
   }
 

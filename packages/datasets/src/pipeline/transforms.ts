@@ -7,8 +7,13 @@ import type { MultiViewSample, SampleView, TaskLabels, TaskName } from '../schem
  * every view of a multi-view sample with its cameras kept consistent:
  *
  * train: RandomScaling(0.5, 2) → RandomCrop(size, cat_max_ratio 0.75) → RandomHorizontallyFlip →
- *        PhotoMetricDistortion → Normalize(ImageNet) → PadImage(size) → AddIgnoreRegions
- * val:   Normalize → PadImage(size) → AddIgnoreRegions
+ *        PhotoMetricDistortion → PadImage(size) → AddIgnoreRegions
+ * val:   PadImage(size) → AddIgnoreRegions
+ *
+ * RGB stays in [0, 1] (the image contract between cvm packages): the reference's Normalize(ImageNet)
+ * step belongs to the model, which normalises its own input once (`normalizeImage` of `@cvm/nn`).
+ * The reference pads after normalising, i.e. with the mean colour; here padding is `padColor`, black by
+ * default (pass the model's mean, e.g. `IMAGENET_MEAN` of `@cvm/nn`, to reproduce the reference).
  *
  * Camera bookkeeping (pixel centres at integers): scaling by (sx, sy) maps x → (x + 0.5)·sx − 0.5, so
  * K ← A·K with A = [[sx, 0, (sx − 1)/2], [0, sy, (sy − 1)/2], [0, 0, 1]]; cropping / padding shift the
@@ -25,11 +30,8 @@ import type { MultiViewSample, SampleView, TaskLabels, TaskName } from '../schem
  * random parameters for every view of a sample.
  */
 
-export const IMAGENET_MEAN: readonly [number, number, number] = [0.485, 0.456, 0.406];
-export const IMAGENET_STD: readonly [number, number, number] = [0.229, 0.224, 0.225];
-
 export interface PipelineOptions {
-  /** Training (augment) or validation (normalise and pad only) transforms. */
+  /** Training (augment) or validation (pad only) transforms. */
   train: boolean;
   /** Training size [H, W]: crop (train) and pad (train and val) target. Required for training. */
   size?: readonly [number, number];
@@ -41,9 +43,8 @@ export interface PipelineOptions {
   flip?: boolean;
   /** Photometric distortion (train); default true. */
   photometric?: boolean;
-  /** Normalisation mean / std per channel; default ImageNet's. */
-  mean?: readonly [number, number, number];
-  std?: readonly [number, number, number];
+  /** RGB in [0, 1] of image padding; default black `[0, 0, 0]`. */
+  padColor?: readonly [number, number, number];
   /** Divide depth by the random scale as the reference does (monocular convention); default false. */
   divideDepthByScale?: boolean;
   /** Mark invalid depth (0) and normals ((0,0,0)) with 255 and person-less human_parts maps with 255, as the reference's AddIgnoreRegions; default true. */
@@ -202,10 +203,14 @@ function copyWindow<T extends LabelArray | Float32Array>(
   outW: number,
   dstTop: number,
   dstLeft: number,
-  fill: number,
+  fill: number | readonly number[],
 ): T {
   const out = new (src.constructor as new (n: number) => T)(outH * outW * C);
-  if (fill !== 0) out.fill(fill);
+  if (typeof fill === 'number') {
+    if (fill !== 0) out.fill(fill);
+  } else if (fill.some((f) => f !== 0)) {
+    for (let i = 0; i < out.length; i += C) for (let k = 0; k < C; k++) out[i + k] = fill[k];
+  }
   for (let y = 0; y < h; y++) {
     const s = ((top + y) * W + left) * C;
     out.set(src.subarray(s, s + w * C) as never, ((dstTop + y) * outW + dstLeft) * C);
@@ -239,14 +244,14 @@ export function cropSample(
 }
 
 /**
- * Pads every view to at least `height` × `width`, centred (⌊Δ/2⌋ before), with `imageValue` for RGB,
- * 255 for index labels and 0 for depth / normals; intrinsics shift.
+ * Pads every view to at least `height` × `width`, centred (⌊Δ/2⌋ before), with `imageColor` for RGB
+ * (one value, or one per channel), 255 for index labels and 0 for depth / normals; intrinsics shift.
  */
 export function padSample(
   sample: MultiViewSample,
   height: number,
   width: number,
-  imageValue = 0,
+  imageColor: number | readonly [number, number, number] = 0,
 ): MultiViewSample {
   const { height: H, width: W } = sample;
   if (H >= height && W >= width) return sample;
@@ -259,7 +264,7 @@ export function padSample(
     sample,
     outH,
     outW,
-    (rgb) => copyWindow(rgb, W, 3, 0, 0, H, W, outH, outW, top, left, imageValue),
+    (rgb) => copyWindow(rgb, W, 3, 0, 0, H, W, outH, outW, top, left, imageColor),
     (task, a) => copyWindow(a, W, channelsOf(task), 0, 0, H, W, outH, outW, top, left, PAD_VALUE[task]),
     (v) => ({ intrinsics: mul3(T, v.intrinsics) }),
   );
@@ -447,18 +452,6 @@ export function applyPhotometric(rgb: Float32Array, p: PhotometricParams): Float
   return out;
 }
 
-/** (rgb − mean) / std per channel, into a new array. */
-export function normalizeImage(
-  rgb: Float32Array,
-  mean: readonly number[] = IMAGENET_MEAN,
-  std: readonly number[] = IMAGENET_STD,
-): Float32Array {
-  const out = new Float32Array(rgb.length);
-  for (let i = 0; i < rgb.length; i += 3)
-    for (let c = 0; c < 3; c++) out[i + c] = (rgb[i + c] - mean[c]) / std[c];
-  return out;
-}
-
 /**
  * The reference's AddIgnoreRegions on every labelled view (in place on the sample's label arrays):
  * normals with zero norm → 255 (all channels); depth 0 → 255; a human_parts map with only 0 / 255 → all
@@ -478,9 +471,24 @@ export function addIgnoreRegions(sample: MultiViewSample): MultiViewSample {
   return sample;
 }
 
+/** @internal Rejects the removed normalisation options and a bad pad colour; returns the pad colour. */
+export function checkPipelineOptions(options: PipelineOptions): readonly [number, number, number] {
+  if ('mean' in options || 'std' in options) {
+    throw new Error(
+      'pipeline: `mean` / `std` were removed: images stay float32 RGB in [0,1] and each model normalises its own input (`normalizeImage` of @cvm/nn)',
+    );
+  }
+  const color = options.padColor ?? [0, 0, 0];
+  if (color.length !== 3 || !color.every((c) => c >= 0 && c <= 1)) {
+    throw new Error(`pipeline.padColor: expected 3 values in [0,1] (RGB), got [${color}]`);
+  }
+  return color;
+}
+
 /**
  * The protocol's transforms for one sample (see the module comment). Returns a new sample; the input is
- * not modified. RGB comes out normalised; intrinsics, poses, distortion and labels follow every step.
+ * not modified. RGB stays in [0, 1] (not normalised: the model does that); intrinsics, poses,
+ * distortion and labels follow every step.
  *
  * @param rng the sample's own generator (e.g. `new Rng(hashSeeds(seed, epoch, index))`), so the result
  *   does not depend on which thread ran it.
@@ -492,8 +500,7 @@ export function transformSample(
   options: PipelineOptions,
   rng: Rng,
 ): MultiViewSample {
-  const mean = options.mean ?? IMAGENET_MEAN;
-  const std = options.std ?? IMAGENET_STD;
+  const padColor = checkPipelineOptions(options);
   let s = sample;
   if (options.train) {
     if (!options.size) throw new Error('transformSample: training transforms need `size` [H, W]');
@@ -519,8 +526,7 @@ export function transformSample(
       s = { ...s, views: s.views.map((v) => ({ ...v, rgb: applyPhotometric(v.rgb, p) })) };
     }
   }
-  s = { ...s, views: s.views.map((v) => ({ ...v, rgb: normalizeImage(v.rgb, mean, std) })) };
-  if (options.size) s = padSample(s, options.size[0], options.size[1], 0);
+  if (options.size) s = padSample(s, options.size[0], options.size[1], padColor);
   if (options.ignoreRegions ?? true) {
     // Copy the label arrays that may still be the input's before marking them in place.
     s = {

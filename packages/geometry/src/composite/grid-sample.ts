@@ -184,50 +184,103 @@ export function gridSampleComposite(
     const ix = sourceCoordinate(gx, w, paddingMode, alignCorners, nearest);
     const iy = sourceCoordinate(gy, h, paddingMode, alignCorners, nearest);
     const table = tf.reshape(x, [batch * h * w, channels]) as tf.Tensor2D;
-    const batchOffset = noGrad(() =>
-      tf.reshape(
-        tf.tile(tf.reshape(tf.mul(tf.range(0, batch, 1, 'int32'), tf.scalar(h * w, 'int32')), [batch, 1]), [
-          1,
-          ho * wo,
-        ]),
-        [n, 1],
-      ),
-    );
-
-    if (nearest) {
-      const taps = noGrad(() => tf.round(tf.concat([ix, iy], 1))); // tf.round is half-to-even, as nearbyint
-      const { index, mask } = tapsOffTape(taps, [[0, 0]], batchOffset, h, w);
-      // ix·0 keeps the grid on the tape (with a zero gradient); ix is always finite here.
-      const weight = tf.add(mask, tf.mul(tf.add(ix, iy), 0));
-      return tf.reshape(tf.mul(gatherRows(table, index), weight), [batch, ho, wo, channels]) as tf.Tensor4D;
-    }
-
-    const corner = noGrad(() => tf.floor(tf.concat([ix, iy], 1))); // [N,2] = (x0, y0)
-    const [x0, y0] = tf.split(corner, 2, 1);
-    // PyTorch's weights: east = ix - x0, west = (x0+1) - ix; same for south/north.
-    const east = tf.sub(ix, x0);
-    const west = tf.sub(tf.add(x0, 1), ix);
-    const south = tf.sub(iy, y0);
-    const north = tf.sub(tf.add(y0, 1), iy);
-    const { index, mask } = tapsOffTape(
-      corner,
-      [
-        [0, 0],
-        [1, 0],
-        [0, 1],
-        [1, 1],
-      ],
-      batchOffset,
-      h,
-      w,
-    );
-    const weights = tf.mul(
-      tf.concat([tf.mul(west, north), tf.mul(east, north), tf.mul(west, south), tf.mul(east, south)], 0),
-      mask,
-    );
-    const taps = tf.reshape(tf.mul(gatherRows(table, index), weights), [4, n, channels]);
-    return tf.reshape(tf.sum(taps, 0), [batch, ho, wo, channels]) as tf.Tensor4D;
+    const { index, weights, taps } = sampleTaps(ix, iy, batch, h, w, ho * wo, nearest);
+    const values = tf.reshape(tf.mul(gatherRows(table, index), weights), [taps, n, channels]);
+    return tf.reshape(tf.sum(values, 0), [batch, ho, wo, channels]) as tf.Tensor4D;
   });
+}
+
+/**
+ * The taps of every sample at source coordinates `ix`, `iy` (`[N,1]`, N = B·Ho·Wo): flat row indices into
+ * `[B·H·W, C]` (`[T·N]`, tap-major) built off the tape, and weights (`[T·N,1]`, 0 for taps outside) that
+ * stay on the tape, so the grid gradient is Σ_taps value · mask · ∂weight/∂coordinate as in PyTorch.
+ * T = 1 for nearest, 4 for bilinear.
+ */
+function sampleTaps(
+  ix: tf.Tensor,
+  iy: tf.Tensor,
+  batch: number,
+  h: number,
+  w: number,
+  perItem: number,
+  nearest: boolean,
+): { index: tf.Tensor1D; weights: tf.Tensor; taps: number } {
+  const batchOffset = noGrad(() =>
+    tf.reshape(
+      tf.tile(tf.reshape(tf.mul(tf.range(0, batch, 1, 'int32'), tf.scalar(h * w, 'int32')), [batch, 1]), [
+        1,
+        perItem,
+      ]),
+      [batch * perItem, 1],
+    ),
+  );
+  if (nearest) {
+    const taps = noGrad(() => tf.round(tf.concat([ix, iy], 1))); // tf.round is half-to-even, as nearbyint
+    const { index, mask } = tapsOffTape(taps, [[0, 0]], batchOffset, h, w);
+    // ix·0 keeps the grid on the tape (with a zero gradient); ix is always finite here.
+    return { index, weights: tf.add(mask, tf.mul(tf.add(ix, iy), 0)), taps: 1 };
+  }
+  const corner = noGrad(() => tf.floor(tf.concat([ix, iy], 1))); // [N,2] = (x0, y0)
+  const [x0, y0] = tf.split(corner, 2, 1);
+  // PyTorch's weights: east = ix - x0, west = (x0+1) - ix; same for south/north.
+  const east = tf.sub(ix, x0);
+  const west = tf.sub(tf.add(x0, 1), ix);
+  const south = tf.sub(iy, y0);
+  const north = tf.sub(tf.add(y0, 1), iy);
+  const { index, mask } = tapsOffTape(
+    corner,
+    [
+      [0, 0],
+      [1, 0],
+      [0, 1],
+      [1, 1],
+    ],
+    batchOffset,
+    h,
+    w,
+  );
+  const weights = tf.mul(
+    tf.concat([tf.mul(west, north), tf.mul(east, north), tf.mul(west, south), tf.mul(east, south)], 0),
+    mask,
+  );
+  return { index, weights, taps: 4 };
+}
+
+/**
+ * The gradient of {@link gridSampleComposite} w.r.t. its input for an upstream `dy`, computed directly
+ * (the transposed sampling: each output row scattered back to its taps with their weights, duplicates
+ * summed) instead of by autodiff, so that it can run inside another op's gradient function.
+ * @param dy `[B,Ho,Wo,C]` float32
+ * @param grid `[B,Ho,Wo,2]` float32, normalised (x, y)
+ * @param inputShape `[B,H,W,C]` of the sampled input
+ * @returns `[B,H,W,C]`
+ */
+export function gridSampleInputGradComposite(
+  dy: tf.Tensor4D,
+  grid: tf.Tensor4D,
+  inputShape: [number, number, number, number],
+  mode: GridSampleMode,
+  paddingMode: GridSamplePaddingMode,
+  alignCorners: boolean,
+): tf.Tensor4D {
+  const [batch, h, w, channels] = inputShape;
+  const [, ho, wo] = grid.shape;
+  const n = batch * ho * wo;
+  if (n === 0 || channels === 0) return tf.zeros(inputShape);
+  return noGrad(() =>
+    tf.tidy(() => {
+      const [gx, gy] = tf.split(tf.reshape(grid, [n, 2]), 2, 1);
+      const [ix] = coordinateAndSlope(gx, w, paddingMode, alignCorners);
+      const [iy] = coordinateAndSlope(gy, h, paddingMode, alignCorners);
+      const { index, weights, taps } = sampleTaps(ix, iy, batch, h, w, ho * wo, mode === 'nearest');
+      const rows = tf.reshape(dy, [n, channels]);
+      const values = tf.mul(taps === 1 ? rows : tf.tile(rows, [taps, 1]), weights);
+      return tf.reshape(
+        tf.scatterND(tf.reshape(index, [-1, 1]), values, [batch * h * w, channels]),
+        inputShape,
+      );
+    }),
+  ) as tf.Tensor4D;
 }
 
 /**

@@ -1,7 +1,8 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { gridSampleComposite } from '../composite/grid-sample.js';
+import { gridSampleComposite, gridSampleInputGradComposite } from '../composite/grid-sample.js';
 import {
   GRID_SAMPLE,
+  GRID_SAMPLE_GRAD,
   GRID_SAMPLE_MODES,
   GRID_SAMPLE_PADDING_MODES,
   type GridSampleAttrs,
@@ -78,6 +79,34 @@ function checkArgs(input: unknown, grid: unknown, attrs: GridSampleAttrs, implem
 }
 
 /**
+ * The options with PyTorch's defaults, checked with the arguments, and whether `kernel` runs: it must
+ * with `implementation: 'kernel'`, it may not with `'composite'`, and with `'auto'` it runs if registered.
+ */
+function resolveOptions(
+  op: string,
+  kernel: string,
+  input: unknown,
+  grid: unknown,
+  options: GridSampleOptions,
+): { attrs: GridSampleAttrs; useKernel: boolean } {
+  const attrs: GridSampleAttrs = {
+    mode: options.mode ?? 'bilinear',
+    paddingMode: options.paddingMode ?? 'zeros',
+    alignCorners: options.alignCorners ?? false,
+  };
+  const implementation = options.implementation ?? 'auto';
+  checkArgs(input, grid, attrs, implementation);
+  const backend = tf.getBackend();
+  const hasKernel = tf.getKernel(kernel, backend) != null;
+  if (implementation === 'kernel' && !hasKernel) {
+    throw new Error(
+      `${op}: implementation 'kernel' requested, but no ${kernel} kernel for backend '${backend}'`,
+    );
+  }
+  return { attrs, useKernel: implementation !== 'composite' && hasKernel };
+}
+
+/**
  * Samples `input` at the normalised positions of `grid`: PyTorch's `F.grid_sample` (4-D case, 1.13),
  * NHWC. Differentiable w.r.t. `input` and `grid` (the grid gradient is zero for `'nearest'`, as in
  * PyTorch), on every backend: own kernels on cpu and webgpu, a stock-op composite elsewhere.
@@ -117,22 +146,46 @@ export function gridSample(
   grid: tf.Tensor4D,
   options: GridSampleOptions = {},
 ): tf.Tensor4D {
-  const attrs: GridSampleAttrs = {
-    mode: options.mode ?? 'bilinear',
-    paddingMode: options.paddingMode ?? 'zeros',
-    alignCorners: options.alignCorners ?? false,
-  };
-  const implementation = options.implementation ?? 'auto';
-  checkArgs(input, grid, attrs, implementation);
-  const backend = tf.getBackend();
-  const hasKernel = tf.getKernel(GRID_SAMPLE, backend) != null;
-  if (implementation === 'kernel' && !hasKernel) {
-    throw new Error(
-      `gridSample: implementation 'kernel' requested, but no ${GRID_SAMPLE} kernel for backend '${backend}'`,
-    );
-  }
-  if (implementation === 'composite' || !hasKernel) {
+  const { attrs, useKernel } = resolveOptions('gridSample', GRID_SAMPLE, input, grid, options);
+  if (!useKernel) {
     return gridSampleComposite(input, grid, attrs.mode, attrs.paddingMode, attrs.alignCorners);
   }
   return tf.engine().runKernel(GRID_SAMPLE, { x: input, grid }, attrs) as tf.Tensor4D;
+}
+
+/**
+ * The gradient of {@link gridSample} w.r.t. its input for an upstream gradient `dy`: the transposed
+ * sampling (every `dy` row added back to the input pixels it was sampled from, with the same weights).
+ * Computed directly rather than by autodiff, so it may run inside another op's gradient function (where
+ * tfjs does not support a nested `tf.grads`), e.g. to recompute a chunked op's backward pass: with the
+ * backend's `CvmGridSampleGrad` kernel when it has one (`implementation: 'auto'`), else from stock ops
+ * (a scatter). Not itself differentiable.
+ * @param dy `[B,Ho,Wo,C]` float32
+ * @param input `[B,H,W,C]` the forward call's input (the kernel reads it; the stock-op path only its shape)
+ * @param grid `[B,Ho,Wo,2]` float32, the forward call's grid
+ * @param options as for {@link gridSample}
+ * @returns `[B,H,W,C]`, equal to `tf.grads((x) => tf.sum(tf.mul(gridSample(x, grid, options), dy)))([input])[0]`
+ * @example const dx = gridSampleInputGrad(dy, x, grid, { alignCorners: true });
+ */
+export function gridSampleInputGrad(
+  dy: tf.Tensor4D,
+  input: tf.Tensor4D,
+  grid: tf.Tensor4D,
+  options: GridSampleOptions = {},
+): tf.Tensor4D {
+  const { attrs, useKernel } = resolveOptions('gridSampleInputGrad', GRID_SAMPLE_GRAD, input, grid, options);
+  if (!(dy instanceof tf.Tensor) || dy.dtype !== 'float32')
+    throw new Error('gridSampleInputGrad: dy must be a float32 tf.Tensor of shape [B,Ho,Wo,C]');
+  const expected = [input.shape[0], grid.shape[1], grid.shape[2], input.shape[3]];
+  if (!tf.util.arraysEqual(dy.shape, expected))
+    throw new Error(
+      `gridSampleInputGrad: dy must be [${expected}] for this input and grid, got ${shapeString(dy)}`,
+    );
+  if (!useKernel) {
+    const shape = input.shape as [number, number, number, number];
+    return gridSampleInputGradComposite(dy, grid, shape, attrs.mode, attrs.paddingMode, attrs.alignCorners);
+  }
+  const [dx, dgrid] = tf.engine().runKernel(GRID_SAMPLE_GRAD, { dy, x: input, grid }, attrs) as tf.Tensor[];
+  dgrid.dispose();
+  return dx as tf.Tensor4D;
 }

@@ -6,7 +6,9 @@ import {
   type ReadArray,
   where,
   PairEvaluator,
+  readOptions,
 } from '../input.js';
+import { seismGroundTruth } from './from-labels.js';
 import { BoundaryMatcher } from './match.js';
 import { edgeNms } from './nms.js';
 import { thinPadded } from './thin.js';
@@ -37,6 +39,13 @@ export interface BoundaryOptions {
   nms?: boolean;
   /** Thin each thresholded map with `bwmorph(·,'thin',Inf)` (default true, as SEISM/BSDS). */
   thin?: boolean;
+  /**
+   * How the GT is prepared before matching. `'seism'` (default): as SAK's SEISM does for every ground
+   * truth, `bwmorph(seg2bmap(gt), 'thin', Inf)` (`seismGroundTruth`); `gt` is then a label map (PASCAL-Context
+   * `LabelMap`) or a binary boundary map (NYUD `Boundaries`), any non-negative integers. `'as-is'`: `gt` is
+   * a binary 0/1 boundary map matched exactly as given.
+   */
+  gtPreparation?: 'seism' | 'as-is';
   nonFinite?: NonFinitePolicy;
 }
 
@@ -190,8 +199,10 @@ function unpad(p: number, stride: number): number {
  * over the set for ODS, taken at each image's best threshold for OIS. See the README for the differences
  * from SEISM.
  *
- * `pred`: `[B,H,W(,1)]` (or `[H,W]`) boundary probabilities in [0, 1]; `gt`: same size, binary 0/1 (crop any
- * padding first; 255 is rejected). For segmentation GT (PASCAL-Context) convert with `boundariesFromLabels`.
+ * `pred`: `[B,H,W(,1)]` (or `[H,W]`) boundary probabilities in [0, 1]; `gt`: same size. By default the GT
+ * is prepared as SEISM does, `bwmorph(seg2bmap(gt), 'thin', Inf)`: pass PASCAL-Context's `LabelMap` or
+ * NYUD's binary `Boundaries` as they are (crop any padding first: a padded border would become a boundary).
+ * With `gtPreparation: 'as-is'`, `gt` is a binary 0/1 boundary map used unchanged (255 is rejected).
  *
  * @example
  * const ev = new BoundaryEvaluator({ dataset: 'nyud' });
@@ -204,6 +215,7 @@ export class BoundaryEvaluator extends PairEvaluator {
   readonly quantize: boolean;
   readonly nms: boolean;
   readonly thin: boolean;
+  readonly gtPreparation: 'seism' | 'as-is';
   readonly nonFinite: NonFinitePolicy;
   private readonly pooled: BoundaryCounts[];
   private readonly ois: BoundaryCounts = { cntR: 0, sumR: 0, cntP: 0, sumP: 0 };
@@ -212,6 +224,7 @@ export class BoundaryEvaluator extends PairEvaluator {
 
   constructor(options: BoundaryOptions) {
     super();
+    readOptions(options, 'BoundaryEvaluator', [], "{dataset: 'nyud' | 'pascal'} or {maxDist}");
     const md = options.maxDist ?? (options.dataset ? BOUNDARY_MAX_DIST[options.dataset] : undefined);
     if (md === undefined)
       throw new Error("BoundaryEvaluator: pass {dataset: 'nyud' | 'pascal'} or {maxDist}");
@@ -233,6 +246,10 @@ export class BoundaryEvaluator extends PairEvaluator {
     this.quantize = options.quantize ?? true;
     this.nms = options.nms ?? true;
     this.thin = options.thin ?? true;
+    this.gtPreparation = options.gtPreparation ?? 'seism';
+    if (this.gtPreparation !== 'seism' && this.gtPreparation !== 'as-is') {
+      throw new Error(`gtPreparation must be 'seism' or 'as-is'; got ${String(options.gtPreparation)}`);
+    }
     this.nonFinite = options.nonFinite ?? 'error';
     this.pooled = this.thresholds.map(() => ({ cntR: 0, sumR: 0, cntP: 0, sumP: 0 }));
   }
@@ -243,15 +260,18 @@ export class BoundaryEvaluator extends PairEvaluator {
     const g = asNhwc(gtArr, 'gt', 1);
     checkSameSize(p, 'pred', g, 'gt');
     const hw = g.h * g.w;
+    const seism = this.gtPreparation === 'seism';
     for (let b = 0; b < g.b; b++) {
       const pv = new Float64Array(hw);
-      const gv = new Uint8Array(hw);
+      const gv = new Float64Array(hw);
       for (let i = 0; i < hw; i++) {
         const j = b * hw + i;
         const t = g.data[j];
-        if (t !== 0 && t !== 1) {
+        if (seism ? !(Number.isInteger(t) && t >= 0) : t !== 0 && t !== 1) {
           throw new Error(
-            `gt: boundary label ${t} at ${where(j, g)} must be 0 or 1 (divide 0/255 maps by 255, crop padding)`,
+            seism
+              ? `gt: label ${t} at ${where(j, g)} must be a non-negative integer (a segment id or 0/1 boundary)`
+              : `gt: boundary label ${t} at ${where(j, g)} must be 0 or 1 with gtPreparation 'as-is' (divide 0/255 maps by 255, crop padding)`,
           );
         }
         gv[i] = t;
@@ -263,7 +283,8 @@ export class BoundaryEvaluator extends PairEvaluator {
         }
         pv[i] = v;
       }
-      const counts = boundaryCountsForImage(pv, gv, g.h, g.w, {
+      const gtMap = seism ? seismGroundTruth(gv, g.h, g.w) : gv;
+      const counts = boundaryCountsForImage(pv, gtMap, g.h, g.w, {
         maxDist: this.maxDist,
         thresholds: this.thresholds,
         quantize: this.quantize,

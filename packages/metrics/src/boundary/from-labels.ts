@@ -1,3 +1,5 @@
+import { thin } from './thin.js';
+
 /**
  * Boundary map of a label image, as BSDS's `seg2bmap` (used by SEISM for PASCAL-Context GT): a pixel is a
  * boundary when its label differs from its east, south or south-east neighbour; in the last row only the
@@ -27,4 +29,21 @@ export function boundariesFromLabels(labels: ArrayLike<number>, h: number, w: nu
     }
   }
   return b;
+}
+
+/**
+ * Boundary ground truth as SEISM prepares it for the protocol: `bwmorph(seg2bmap(G), 'thin', Inf)`
+ * (SAK's SEISM fork, `src/piotr_edges/edgesEvalImg.m`, applied to every ground truth that `db_gt` returns:
+ * PASCAL-Context's relabelled `LabelMap` and NYUD's `groundTruth{1}.Boundaries`). A label map gives its
+ * segment borders, one pixel wide. A binary boundary map is treated as a two-label map, so `seg2bmap`
+ * marks both sides of each line (a 2-pixel band) and the thinning brings it back to one pixel, not always
+ * on the same pixels (a horizontal segment comes back one pixel to the left, towards the origin).
+ *
+ * `labels`: `[H*W]` row-major segment ids (or a 0/1 boundary map); returns `[H*W]` 0/1.
+ *
+ * @example
+ * seismGroundTruth(labelMap, 448, 576); // what SEISM matches the predictions against
+ */
+export function seismGroundTruth(labels: ArrayLike<number>, h: number, w: number): Uint8Array {
+  return thin(boundariesFromLabels(labels, h, w), h, w);
 }

@@ -1,6 +1,8 @@
 /**
- * Morphological thinning to 1-pixel-wide curves, the algorithm of MATLAB's `bwmorph(bw, 'thin', Inf)`:
- * Lam, Lee & Suen (1992), p. 879, two parallel sub-iterations repeated until nothing changes.
+ * Morphological thinning to 1-pixel-wide curves, the algorithm of MATLAB's `bwmorph(bw, 'thin', Inf)` and of
+ * `skimage.morphology.thin`: Guo & Hall's two-subiteration algorithm (CACM 1989) as given by Lam, Lee & Suen
+ * (1992), p. 879, two parallel sub-iterations repeated until nothing changes. The one thinning of cvm:
+ * `@cvm/datasets` uses it for PASCAL-MT edges (checked there against scikit-image).
  *
  * Neighbours of p, counter-clockwise from east (y grows downwards): x1 = E, x2 = NE, x3 = N, x4 = NW,
  * x5 = W, x6 = SW, x7 = S, x8 = SE. A pixel is deleted in sub-iteration 1 when

@@ -4,7 +4,8 @@ import {
   SAMPLE_SNIPPET,
   SIZE_UNIFORMS,
   flatProgram,
-} from './program-utils.js';
+} from './sampling.js';
+import { atomicAddFloatFunction } from '@cvm/geometry/webgpu';
 
 /**
  * The backward pass runs in three steps that share one table of sampling "runs":
@@ -15,7 +16,7 @@ import {
  *  2. {@link costVolumeGradReferenceProgram}: dReference[p, c] = Σ_runs Σ_k w_k · neighbour[row_k, c], a
  *     pure gather;
  *  3. {@link costVolumeGradNeighbourProgram}: dNeighbour[row_k, c] += w_k · reference[p, c], a scatter done
- *     with float atomic adds into a zeroed output ({@link zerosProgram}).
+ *     with float atomic adds into a zeroed output (`zeros` of `@cvm/geometry/webgpu`).
  * Merging is exact (bilinear sampling is linear in the weights) and only changes float summation order.
  */
 
@@ -129,7 +130,7 @@ export function costVolumeGradReferenceProgram(s: CostVolumeSizes, vec4: boolean
 /**
  * dNeighbour by scatter, one invocation per (b, y, x, channel item) of the reference: for each run, adds
  * weight·reference at the four taps with a compare-exchange loop on the bits (WGSL has no float
- * atomics). The output must be zero-filled and is passed to `runWebGPUProgram`; the summation order is
+ * atomics; `atomicAddFloatFunction` of `@cvm/geometry/webgpu`). The output must be zero-filled and is passed to `runWebGPUProgram`; the summation order is
  * not deterministic (differences of a few ulp). Inputs: runs `[B·H·W·L, 8]`, reference `[B,H,W,C]`;
  * output `[B,H,W,C]`.
  */
@@ -148,16 +149,7 @@ export function costVolumeGradNeighbourProgram(s: CostVolumeSizes, vec4: boolean
       shaderKey: `CvmCostVolumeGradNeighbour_${vec4 ? 'vec4' : 'scalar'}`,
       uniforms: SIZE_UNIFORMS,
       getUserCode: () => `
-        fn cvmAtomicAdd(i : i32, v : f32) {
-          var old = atomicLoad(&result[i]);
-          loop {
-            let r = atomicCompareExchangeWeak(&result[i], old, bitcast<i32>(bitcast<f32>(old) + v));
-            if (r.exchanged) {
-              break;
-            }
-            old = r.old_value;
-          }
-        }
+        ${atomicAddFloatFunction('cvmAtomicAdd')}
 
         fn main(index : i32) {
           if (index >= uniforms.threads) {
@@ -179,27 +171,6 @@ export function costVolumeGradNeighbourProgram(s: CostVolumeSizes, vec4: boolean
             if (w.y != 0.0) { ${addTap('y')} }
             if (w.z != 0.0) { ${addTap('z')} }
             if (w.w != 0.0) { ${addTap('w')} }
-          }
-        }
-      `,
-    },
-    threads,
-  );
-}
-
-/** Fills a float32 output of the given shape with zeros (the accumulator of the atomic scatter). */
-export function zerosProgram(shape: number[]): FlatProgram {
-  const threads = shape.reduce((a, b) => a * b, 1);
-  return flatProgram(
-    {
-      variableNames: [],
-      outputShape: shape,
-      shaderKey: 'CvmZeros',
-      uniforms: 'threads : i32,',
-      getUserCode: () => `
-        fn main(index : i32) {
-          if (index < uniforms.threads) {
-            result[index] = 0.0;
           }
         }
       `,

@@ -4,7 +4,7 @@ import {
   SAMPLE_SNIPPET,
   SIZE_UNIFORMS,
   flatProgram,
-} from './program-utils.js';
+} from './sampling.js';
 
 /** Consecutive depth candidates handled by one invocation of the forward program. */
 export const DEPTHS_PER_THREAD = 32;

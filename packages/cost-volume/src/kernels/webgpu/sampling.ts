@@ -1,21 +1,16 @@
 import { MIN_PROJECTED_DEPTH } from '@cvm/geometry';
+import { flatDispatchFor } from '@cvm/geometry/webgpu';
 import type { WebGPUProgram } from '@tensorflow/tfjs-backend-webgpu';
+import type { CostVolumeSizes } from '../cpu-impl.js';
 
 /**
- * Small pieces shared by the cost-volume WebGPU programs. Only types come from
- * `@tensorflow/tfjs-backend-webgpu`, so registering the kernels costs no runtime dependency.
+ * The pieces the cost-volume WebGPU programs share: their size uniforms, the flat program shape, and the
+ * WGSL that projects and samples one candidate. Generic WebGPU helpers (dispatch, zero fill, float atomic
+ * add) come from `@cvm/geometry/webgpu`. Only types come from `@tensorflow/tfjs-backend-webgpu`, so
+ * registering the kernels costs no runtime dependency.
  */
 
-export const WORKGROUP_SIZE: [number, number, number] = [64, 1, 1];
-
-/** Sizes every cost-volume program reads from its uniforms (in the order of {@link SIZE_UNIFORMS}). */
-export interface CostVolumeSizes {
-  batch: number;
-  height: number;
-  width: number;
-  channels: number;
-  depths: number;
-}
+export type { CostVolumeSizes };
 
 /**
  * WGSL uniform members shared by the programs: `threads` is the number of invocations doing work
@@ -45,22 +40,15 @@ export interface FlatProgram extends WebGPUProgram {
 }
 
 /**
- * A flat program: one invocation per work item, `main(index)` called with the global index.
- * The backend reshapes the dispatch to 2D/3D when it exceeds the per-dimension limit; `main` guards on
+ * A flat program: one invocation per work item, `main(index)` called with the global index (the
+ * backend reshapes the dispatch to 2D/3D when it exceeds the per-dimension limit); `main` guards on
  * `uniforms.threads`.
  */
 export function flatProgram(
   fields: Omit<WebGPUProgram, 'dispatch' | 'dispatchLayout' | 'workgroupSize'>,
   threads: number,
 ): FlatProgram {
-  return {
-    ...fields,
-    threads,
-    // Only `x` in the layout makes the backend call `main(getGlobalIndex())`.
-    dispatchLayout: { x: fields.outputShape.map((_, i) => i) },
-    dispatch: [Math.max(1, Math.ceil(threads / WORKGROUP_SIZE[0])), 1, 1],
-    workgroupSize: WORKGROUP_SIZE,
-  };
+  return { ...fields, threads, ...flatDispatchFor(Math.max(1, threads)) };
 }
 
 /**
@@ -70,7 +58,7 @@ export function flatProgram(
  * With d = 1/ι the contract is P = d·q + t, z = max(P_z, 1e-3), (u, v) = P_xy / z. It is evaluated in the
  * homogeneous form h = q + ι·t = ι·P, which never overflows: unclamped, (u, v) = h_xy / h_z; clamped,
  * (u, v) = h_xy / (ι·1e-3). Divisions are only done once |u|, |v| ≤ 1e7 is known, so the f32 → i32
- * conversion of floor(u) is safe; ι = 0, non-finite or NaN values give `valid = false` (all taps out).
+ * conversion of floor(u) is safe; ι that is not finite and > 0 gives `valid = false` (all taps out).
  */
 export const SAMPLE_SNIPPET = `
   struct CvmSample {
@@ -95,8 +83,9 @@ export const SAMPLE_SNIPPET = `
     let unclamped = select(-hz, hz, iota > 0.0) >= minZ;
     let den = select(select(-minZ, minZ, iota > 0.0), hz, unclamped);
     let lim = 1e7 * abs(den);
-    // Comparisons are false for NaN, so NaN inputs fall out here too.
-    s.valid = iota != 0.0 && den != 0.0 && abs(hx) <= lim && abs(hy) <= lim;
+    // Comparisons are false for NaN, so NaN inputs fall out here too; so do candidates that are not
+    // finite and > 0 (the op does not read the candidates on the host to check them).
+    s.valid = iota > 0.0 && iota <= 3.4028234e38 && den != 0.0 && abs(hx) <= lim && abs(hy) <= lim;
     if (!s.valid) {
       return s;
     }
