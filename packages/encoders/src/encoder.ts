@@ -47,6 +47,14 @@ export abstract class Encoder extends Module {
   abstract forwardIntermediates(images: tf.Tensor4D, options?: IntermediatesOptions): tf.Tensor4D[];
 
   /**
+   * Buffers that are a function of the configuration (DINOv3's RoPE `periods`), freshly computed by name:
+   * checkpoints in naming schemes that do not store them (Hugging Face, timm) get these. Caller disposes.
+   */
+  computedBuffers(): Record<string, tf.Tensor> {
+    return {};
+  }
+
+  /**
    * Dense features for several tasks in one pass: `{task: maps}`. Task-agnostic encoders return the same
    * tensors under every name (dispose each once, e.g. `tf.dispose(Object.values(out).flat())` is safe:
    * disposing twice is a no-op).

@@ -16,3 +16,28 @@ export {
   validateViTConfig,
 } from './vit-config.js';
 export { VisionTransformer } from './vit.js';
+export type { CheckpointReport, LoadCheckpointOptions } from './checkpoint/load.js';
+export { loadCheckpoint, loadCheckpointContents } from './checkpoint/load.js';
+export type { NamingScheme, RenamedCheckpoint } from './checkpoint/key-maps.js';
+export { renameCheckpoint } from './checkpoint/key-maps.js';
+export type { PickleValue } from './checkpoint/pickle.js';
+export {
+  PyGlobal,
+  PyObject,
+  PyTuple,
+  TorchStorage,
+  TorchTensor,
+  UnsafePickleError,
+  unpickle,
+} from './checkpoint/pickle.js';
+export type { CheckpointContents } from './checkpoint/read-checkpoint.js';
+export { readCheckpoint } from './checkpoint/read-checkpoint.js';
+export type { TorchFile } from './checkpoint/torch-file.js';
+export { readTorchFile } from './checkpoint/torch-file.js';
+export type { ZipEntry } from './checkpoint/zip.js';
+export { readZip } from './checkpoint/zip.js';
+export { freeze, isLoRAParameter, setTrainable } from './fine-tuning.js';
+export type { LoRAConfig } from './layers/lora.js';
+export { LoRALinear } from './layers/lora.js';
+export type { DetectedEncoder } from './detect.js';
+export { detectEncoder } from './detect.js';

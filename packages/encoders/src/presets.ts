@@ -1,4 +1,12 @@
-import { CLIP_MEAN, CLIP_STD, IMAGENET_MEAN, IMAGENET_STD, type ViTConfig } from './vit-config.js';
+import {
+  CLIP_MEAN,
+  CLIP_STD,
+  IMAGENET_MEAN,
+  IMAGENET_STD,
+  SAT493M_MEAN,
+  SAT493M_STD,
+  type ViTConfig,
+} from './vit-config.js';
 
 /** SAK's extra options on top of its timm ViT stem. */
 export interface SAKConfig {
@@ -49,53 +57,50 @@ function dinov3(
   };
 }
 
+/** timm's standard ViT block (`vit_*_patch16_*`): LN eps 1e-6, qkv bias, GELU MLP ×4, no LayerScale; no final norm. */
+const TIMM_BLOCKS = {
+  patchSize: 16,
+  ffn: 'mlp',
+  mlpRatio: 4,
+  qkvBias: true,
+  maskKBias: false,
+  layerScale: null,
+  normEps: 1e-6,
+  finalNorm: false,
+  normIntermediates: false,
+} as const;
+
 /** RADIOv2.5 (timm `vit_*_patch16_224` blocks, CPE at 2048 px, 4 per-teacher class tokens + 4 registers). */
 function radio(embedDim: number, depth: number, numHeads: number, outLayers: number[]): ViTConfig {
   return {
+    ...TIMM_BLOCKS,
     family: 'radio',
-    patchSize: 16,
     embedDim,
     depth,
     numHeads,
-    ffn: 'mlp',
-    mlpRatio: 4,
-    qkvBias: true,
-    maskKBias: false,
-    layerScale: null,
-    normEps: 1e-6,
     numClassTokens: 4,
     numRegisters: 4,
     position: { type: 'cpe', maxGrid: 128 },
-    finalNorm: false,
     inputMean: CLIP_MEAN,
     inputStd: CLIP_STD,
     outLayers,
-    normIntermediates: false,
   };
 }
 
-/** timm `vit_*_patch16_384` as SAK's stem (augreg), no final norm, position grid of NYUD-v2's 448×576. */
+/** timm `vit_*_patch16_384` as SAK's stem (augreg), position grid of NYUD-v2's 448×576. */
 function timmVit(embedDim: number, depth: number, numHeads: number, outLayers: number[]): ViTConfig {
   return {
+    ...TIMM_BLOCKS,
     family: 'timm',
-    patchSize: 16,
     embedDim,
     depth,
     numHeads,
-    ffn: 'mlp',
-    mlpRatio: 4,
-    qkvBias: true,
-    maskKBias: false,
-    layerScale: null,
-    normEps: 1e-6,
     numClassTokens: 1,
     numRegisters: 0,
     position: { type: 'learned', grid: [28, 36] },
-    finalNorm: false,
     inputMean: IMAGENET_MEAN,
     inputStd: IMAGENET_STD,
     outLayers,
-    normIntermediates: false,
   };
 }
 
@@ -130,6 +135,12 @@ export const PRESETS: Readonly<Record<string, EncoderConfig>> = {
   dinov3_vitb16: dinov3(768, 12, 12, [2, 5, 8, 11]),
   // DINOv3's own dense evals read blocks [4, 11, 17, 23] of ViT-L ("used in the paper").
   dinov3_vitl16: dinov3(1024, 24, 16, [4, 11, 17, 23]),
+  // The satellite (SAT-493M) ViT-L: same network, its own input statistics (its `local_cls_norm` is ignored).
+  dinov3_vitl16_sat493m: {
+    ...dinov3(1024, 24, 16, [4, 11, 17, 23]),
+    inputMean: SAT493M_MEAN,
+    inputStd: SAT493M_STD,
+  },
   'radio_v2.5-b': radio(768, 12, 12, [2, 5, 8, 11]),
   'radio_v2.5-l': radio(1024, 24, 16, [5, 11, 17, 23]),
   sak_vitb16: sak(timmVit(768, 12, 12, [2, 5, 8, 11])),

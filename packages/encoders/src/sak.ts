@@ -154,19 +154,21 @@ export class SAKEncoder extends Encoder {
   }
 
   /**
-   * Runs stem and adapter paths once; `collect(i, vit, students)` receives, at every output layer `i`,
-   * the ViT patch tokens and the normalised student tokens per teacher (`[B, L, D]`).
+   * Runs stem and adapter paths once and returns, in order, the tensors `pick(i, vit, students, grid)`
+   * returns at every output layer `i` (`vit`: the ViT patch tokens, `students`: the normalised student
+   * tokens per teacher, all `[B, L, D]`). The picked tensors belong to the caller's scope.
    */
   private run(
     images: tf.Tensor4D,
-    collect: (i: number, vit: tf.Tensor, students: tf.Tensor[], grid: [number, number]) => void,
-  ): void {
+    pick: (i: number, vit: tf.Tensor, students: tf.Tensor[], grid: [number, number]) => tf.Tensor[],
+  ): tf.Tensor[] {
     const p = this.vit.numPrefixTokens;
     const last = Math.max(...this.outLayers);
-    tf.tidy(() => {
+    return tf.tidy(() => {
       const { tokens, grid } = this.vit.embed(images);
       let residuals = this.teachers.map((t) => this.tsap.get(t).get(0).forward(tokens));
       let x: tf.Tensor = tokens;
+      const out: tf.Tensor[] = [];
       for (let i = 0; i <= last; i++) {
         x = this.vit.blocks.get(i).forward(x);
         residuals = this.teachers.map((t, k) =>
@@ -181,8 +183,9 @@ export class SAKEncoder extends Encoder {
         const students = this.teachers.map((t, k) =>
           this.out_norms.get(`${i}_${t}`).forward(patches(residuals[k])),
         );
-        collect(i, patches(x), students, grid);
+        out.push(...pick(i, patches(x), students, grid));
       }
+      return out;
     });
   }
 
@@ -213,11 +216,9 @@ export class SAKEncoder extends Encoder {
   forwardIntermediates(images: tf.Tensor4D, options: IntermediatesOptions = {}): tf.Tensor4D[] {
     this.checkOptions(options);
     this.checkTask(options.task);
-    const out: tf.Tensor4D[] = [];
-    this.run(images, (i, vit, students, grid) => {
-      out.push(tf.keep(this.toMap(this.mix(i, options.task, vit, students), grid)));
-    });
-    return out;
+    return this.run(images, (i, vit, students, grid) => [
+      this.toMap(this.mix(i, options.task, vit, students), grid),
+    ]) as tf.Tensor4D[];
   }
 
   override forwardTaskIntermediates(
@@ -228,11 +229,10 @@ export class SAKEncoder extends Encoder {
     this.checkOptions(options);
     if (tasks.length === 0) throw new Error('SAKEncoder: forwardTaskIntermediates needs task names');
     for (const t of tasks) this.checkTask(t);
-    const out: Record<string, tf.Tensor4D[]> = Object.fromEntries(tasks.map((t) => [t, []]));
-    this.run(images, (i, vit, students, grid) => {
-      for (const t of tasks) out[t].push(tf.keep(this.toMap(this.mix(i, t, vit, students), grid)));
-    });
-    return out;
+    const flat = this.run(images, (i, vit, students, grid) =>
+      tasks.map((t) => this.toMap(this.mix(i, t, vit, students), grid)),
+    ) as tf.Tensor4D[];
+    return Object.fromEntries(tasks.map((t, k) => [t, flat.filter((_, j) => j % tasks.length === k)]));
   }
 
   /**
@@ -240,12 +240,10 @@ export class SAKEncoder extends Encoder {
    * @returns `{teacher: [B, H/p, W/p, D][]}`, one map per output layer
    */
   forwardStudentFeatures(images: tf.Tensor4D): Record<string, tf.Tensor4D[]> {
-    const out: Record<string, tf.Tensor4D[]> = Object.fromEntries(this.teachers.map((t) => [t, []]));
-    this.run(images, (_i, _vit, students, grid) => {
-      this.teachers.forEach((t, k) => {
-        out[t].push(tf.keep(this.toMap(students[k], grid)));
-      });
-    });
-    return out;
+    const n = this.teachers.length;
+    const flat = this.run(images, (_i, _vit, students, grid) =>
+      students.map((s) => this.toMap(s, grid)),
+    ) as tf.Tensor4D[];
+    return Object.fromEntries(this.teachers.map((t, k) => [t, flat.filter((_, j) => j % n === k)]));
   }
 }

@@ -1,3 +1,5 @@
+import type { LoRAConfig } from './layers/lora.js';
+
 /** How position information enters a `VisionTransformer`. */
 export type PositionConfig =
   /** DINOv3's axial 2-D RoPE on q/k of the patch tokens (no parameters; `rope_embed.periods` buffer). */
@@ -55,6 +57,8 @@ export interface ViTConfig {
   outLayers: readonly number[];
   /** Default `norm` of `forwardIntermediates`. */
   normIntermediates: boolean;
+  /** Optional LoRA on the attention Linears (the paper's "Encoder + LoRA" variant, Tab. A8). */
+  lora?: LoRAConfig | null;
 }
 
 /** ImageNet statistics (DINOv3 LVD-1689M weights, SAK, timm). */

@@ -123,11 +123,19 @@ export class VisionTransformer extends Encoder {
               maskKBias: c.maskKBias,
               layerScale: c.layerScale,
               normEps: c.normEps,
+              lora: c.lora,
             }),
         ),
       ),
     );
     this.norm = c.finalNorm ? this.registerModule('norm', new LayerNorm(d, { eps: c.normEps })) : null;
+  }
+
+  override computedBuffers(): Record<string, tf.Tensor> {
+    const c = this.config;
+    return c.position.type === 'rope'
+      ? { 'rope_embed.periods': ropePeriods(c.embedDim / c.numHeads, c.position.base) }
+      : {};
   }
 
   /** `(x − mean)/std` per RGB channel (RADIO: its conditioner buffers). @param images `[B, H, W, 3]` in [0, 1] */
@@ -204,38 +212,41 @@ export class VisionTransformer extends Encoder {
   }
 
   /**
-   * Runs the blocks, calling `visit(i, x)` after block `i` (0-based) while `visit` returns true.
-   * Internal tensors are freed; `visit` must `tf.keep` what it wants to keep.
+   * Runs the blocks `0..last` and returns, in order, every tensor `pick(i, x, grid)` returns after block
+   * `i` (0-based). Everything else is freed; the picked tensors belong to the caller's scope, so this is
+   * safe inside `tf.tidy` and `tf.variableGrads`.
    */
   runBlocks(
     images: tf.Tensor4D,
-    visit: (i: number, x: tf.Tensor3D, grid: [number, number]) => boolean,
-  ): void {
-    tf.tidy(() => {
+    last: number,
+    pick: (i: number, x: tf.Tensor3D, grid: [number, number]) => tf.Tensor[],
+  ): tf.Tensor[] {
+    return tf.tidy(() => {
       const { tokens, grid } = this.embed(images);
       const rope = this.rope(grid);
+      const out: tf.Tensor[] = [];
       let x: tf.Tensor3D = tokens;
-      for (let i = 0; i < this.depth; i++) {
+      for (let i = 0; i <= last; i++) {
         const next = this.blocks.get(i).forward(x, rope) as tf.Tensor3D;
-        x.dispose(); // free each block's input early (what `visit` kept are copies)
+        x.dispose(); // free each block's input early (picked tensors are copies or hold their own reference)
         x = next;
-        if (!visit(i, x, grid)) break;
+        out.push(...pick(i, x, grid));
       }
+      return out;
     });
   }
 
   forwardIntermediates(images: tf.Tensor4D, options: IntermediatesOptions = {}): tf.Tensor4D[] {
     const layers = this.checkLayers(options.layers ?? this.outLayers);
-    if (options.task !== undefined)
+    if (options.task !== undefined) {
       throw new Error(`${this.constructor.name}: has no tasks (got task '${options.task}')`);
+    }
     const norm = (options.norm ?? this.normIntermediates) && this.norm !== null;
-    const out = new Map<number, tf.Tensor4D>();
-    const last = Math.max(...layers);
-    this.runBlocks(images, (i, x, grid) => {
-      if (layers.includes(i)) out.set(i, tf.keep(this.toMap(norm ? this.norm!.forward(x) : x, grid)));
-      return i < last;
-    });
-    return layers.map((l) => out.get(l)!);
+    const sorted = [...new Set(layers)].sort((a, b) => a - b);
+    const maps = this.runBlocks(images, sorted[sorted.length - 1], (i, x, grid) =>
+      sorted.includes(i) ? [this.toMap(norm ? this.norm!.forward(x) : x, grid)] : [],
+    ) as tf.Tensor4D[];
+    return layers.map((l) => maps[sorted.indexOf(l)]);
   }
 
   /**
@@ -244,18 +255,13 @@ export class VisionTransformer extends Encoder {
    * @returns `prefix` `[B, numPrefixTokens, D]` (class then registers) and `patches` `[B, H/p, W/p, D]`
    */
   forwardFeatures(images: tf.Tensor4D): { prefix: tf.Tensor3D; patches: tf.Tensor4D } {
-    let result: { prefix: tf.Tensor3D; patches: tf.Tensor4D } | null = null;
-    this.runBlocks(images, (i, x, grid) => {
-      if (i < this.depth - 1) return true;
+    const [prefix, patches] = this.runBlocks(images, this.depth - 1, (i, x, grid) => {
+      if (i < this.depth - 1) return [];
       const y = this.norm ? this.norm.forward(x) : x;
       const [b, , d] = y.shape;
-      result = {
-        prefix: tf.keep(tf.slice(y, [0, 0, 0], [b, this.numPrefixTokens, d]) as tf.Tensor3D),
-        patches: tf.keep(this.toMap(y, grid)),
-      };
-      return false;
+      return [tf.slice(y, [0, 0, 0], [b, this.numPrefixTokens, d]), this.toMap(y, grid)];
     });
-    return result!;
+    return { prefix: prefix as tf.Tensor3D, patches: patches as tf.Tensor4D };
   }
 
   private checkLayers(layers: readonly number[]): readonly number[] {

@@ -29,6 +29,33 @@ describe('registry', () => {
   });
 });
 
+describe('input normalisation', () => {
+  it('each family normalises RGB in [0, 1] with its own statistics', () => {
+    const gray = tf.fill([1, 8, 8, 3], 0.5) as tf.Tensor4D;
+    const cases: [string, number[], number[]][] = [
+      ['vit_nano_p8', [0.485, 0.456, 0.406], [0.229, 0.224, 0.225]],
+      ['dinov3_vitl16_sat493m', [0.43, 0.411, 0.296], [0.213, 0.156, 0.143]],
+      ['radio_v2.5-b', [0.48145466, 0.4578275, 0.40821073], [0.26862954, 0.26130258, 0.27577711]],
+    ];
+    for (const [name, mean, std] of cases) {
+      const enc = createEncoder(name, {
+        depth: 1,
+        outLayers: [0],
+        embedDim: 8,
+        numHeads: 1,
+      }) as VisionTransformer;
+      const y = enc.normalizeInput(gray);
+      const got = Array.from(y.dataSync().slice(0, 3));
+      for (const [c, v] of got.entries()) {
+        expect(v, `${name} channel ${c}`).toBeCloseTo((0.5 - mean[c]) / std[c], 5);
+      }
+      y.dispose();
+      enc.dispose();
+    }
+    gray.dispose();
+  });
+});
+
 describe('tiny ViT (the embedded default)', () => {
   it('forwardIntermediates gives four [B, H/p, W/p, D] maps and leaks nothing', async () => {
     const enc = createEncoder('vit_nano_p8');

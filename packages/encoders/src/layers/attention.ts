@@ -1,5 +1,6 @@
 import { Linear, Module } from '@cvm/nn';
 import * as tf from '@tensorflow/tfjs-core';
+import { type LoRAConfig, LoRALinear } from './lora.js';
 import { applyRope } from './rope.js';
 
 /** Options of `ViTAttention`. */
@@ -11,6 +12,8 @@ export interface ViTAttentionOptions {
    * 1 for q and v, 0 for k), so only the q and v biases act.
    */
   maskKBias: boolean;
+  /** Low-rank adapters on `qkv` and/or `proj` (PEFT names `qkv.lora_A.weight`, ...). */
+  lora?: LoRAConfig | null;
 }
 
 /**
@@ -26,14 +29,19 @@ export class ViTAttention extends Module {
   constructor(
     readonly dim: number,
     readonly numHeads: number,
-    { qkvBias, maskKBias }: ViTAttentionOptions,
+    { qkvBias, maskKBias, lora }: ViTAttentionOptions,
   ) {
     super();
     if (!Number.isInteger(numHeads) || numHeads < 1 || dim % numHeads !== 0) {
       throw new Error(`ViTAttention: numHeads=${numHeads} must divide dim=${dim}`);
     }
-    this.qkv = this.registerModule('qkv', new Linear(dim, 3 * dim, { bias: qkvBias }));
-    this.proj = this.registerModule('proj', new Linear(dim, dim));
+    const targets = lora ? (lora.targets ?? ['qkv', 'proj']) : [];
+    const make = (name: 'qkv' | 'proj', out: number, bias: boolean) =>
+      lora && targets.includes(name)
+        ? new LoRALinear(dim, out, { bias, rank: lora.rank, alpha: lora.alpha })
+        : new Linear(dim, out, { bias });
+    this.qkv = this.registerModule('qkv', make('qkv', 3 * dim, qkvBias));
+    this.proj = this.registerModule('proj', make('proj', dim, true));
     this.maskKBias = qkvBias && maskKBias;
   }
 
@@ -58,6 +66,7 @@ export class ViTAttention extends Module {
       let qkv = tf.matMul(tf.reshape(x, [b * n, c]), this.qkv.weight);
       const bias = this.effectiveBias();
       if (bias) qkv = tf.add(qkv, bias);
+      if (this.qkv instanceof LoRALinear) qkv = tf.add(qkv, this.qkv.delta(tf.reshape(x, [b * n, c])));
       // [B, N, 3, h, d] -> [3, B, h, N, d]
       const parts = tf.transpose(tf.reshape(qkv, [b, n, 3, h, d]), [2, 0, 3, 1, 4]);
       let [q, k, v] = tf.unstack(parts, 0);

@@ -1,6 +1,7 @@
 import { gelu, LayerNorm, Linear, Module, SwiGLU } from '@cvm/nn';
 import * as tf from '@tensorflow/tfjs-core';
 import { ViTAttention } from './attention.js';
+import type { LoRAConfig } from './lora.js';
 
 /** `x·γ` with a learned per-channel `gamma` `[D]` (timm / DINOv3 `LayerScale`). */
 export class LayerScale extends Module {
@@ -50,6 +51,7 @@ export interface ViTBlockOptions {
   /** LayerScale init, or null for none. */
   layerScale: number | null;
   normEps: number;
+  lora?: LoRAConfig | null;
 }
 
 /**
@@ -69,7 +71,7 @@ export class ViTBlock extends Module {
     this.norm1 = this.registerModule('norm1', new LayerNorm(dim, { eps: o.normEps }));
     this.attn = this.registerModule(
       'attn',
-      new ViTAttention(dim, o.numHeads, { qkvBias: o.qkvBias, maskKBias: o.maskKBias }),
+      new ViTAttention(dim, o.numHeads, { qkvBias: o.qkvBias, maskKBias: o.maskKBias, lora: o.lora }),
     );
     this.ls1 = o.layerScale === null ? null : this.registerModule('ls1', new LayerScale(dim, o.layerScale));
     this.norm2 = this.registerModule('norm2', new LayerNorm(dim, { eps: o.normEps }));
