@@ -19,6 +19,7 @@ const { values } = parseArgs({
     every: { type: 'string', default: '100' },
   },
 });
+const MAX_RSS_GROWTH_MIB = 256;
 const steps = Number(values.steps);
 const every = Number(values.every);
 const runDir = values['run-dir'] ?? mkdtempSync(join(tmpdir(), 'cvm-soak-'));
@@ -59,13 +60,18 @@ await trainRun(config, {
 const first = samples[0];
 const last = samples.at(-1)!;
 const maxTensors = Math.max(...samples.map((s) => s.tensors));
-const rssGrowth = last.rssMiB - samples[Math.min(1, samples.length - 1)].rssMiB;
+const warm = samples[Math.min(1, samples.length - 1)];
+const rssGrowth = last.rssMiB - warm.rssMiB;
 console.log(
-  `tensors: first ${first.tensors}, last ${last.tensors}, max ${maxTensors}; rss ${samples[Math.min(1, samples.length - 1)].rssMiB.toFixed(0)} -> ${last.rssMiB.toFixed(0)} MiB`,
+  `tensors: first ${first.tensors}, last ${last.tensors}, max ${maxTensors}; rss ${warm.rssMiB.toFixed(0)} -> ${last.rssMiB.toFixed(0)} MiB (max ${Math.max(...samples.map((s) => s.rssMiB)).toFixed(0)})`,
 );
-const flat = last.tensors === first.tensors && maxTensors === first.tensors;
-if (!flat) {
+if (last.tensors !== first.tensors || maxTensors !== first.tensors) {
   console.error('FAIL: tf.memory().numTensors changed during training');
   process.exit(1);
 }
-console.log('OK: tf.memory().numTensors flat');
+// Resident memory may wander with the allocator; a leak of one batch per step would add gigabytes.
+if (rssGrowth > MAX_RSS_GROWTH_MIB) {
+  console.error(`FAIL: resident memory grew by ${rssGrowth.toFixed(0)} MiB (bound ${MAX_RSS_GROWTH_MIB} MiB)`);
+  process.exit(1);
+}
+console.log(`OK: tf.memory().numTensors flat, resident memory grew ${rssGrowth.toFixed(0)} MiB`);

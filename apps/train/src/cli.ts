@@ -16,6 +16,7 @@ import {
 import { valLoader } from './data.js';
 import { evaluateModel } from './evaluate.js';
 import { buildModel, protocolOf } from './model.js';
+import { predictImages } from './predict.js';
 import { RUN_FILES, type RunResult, trainRun } from './run.js';
 
 /** Options that may change when resuming (they do not change the numbers). */
@@ -28,6 +29,7 @@ function parse(argv: readonly string[]) {
     config: { type: 'string' },
     resume: { type: 'string' },
     split: { type: 'string' },
+    out: { type: 'string' },
   };
   for (const o of OPTIONS) options[o.flag] = { type: 'string' };
   const { values, positionals } = parseArgs({
@@ -173,6 +175,34 @@ async function evaluate(
   }
 }
 
+/** `predict <checkpoint> <image...>`: single-view predictions of a checkpoint, written as PNG panels. */
+async function predict(
+  args: string[],
+  values: Record<string, string | boolean | undefined>,
+  flags: Partial<TrainConfig>,
+) {
+  const [target, ...images] = args;
+  if (!target)
+    throw new Error(
+      'predict: name a checkpoint (or run) directory and images (predict <checkpoint> <image...>)',
+    );
+  if (!existsSync(target)) throw new Error(`predict: '${target}' does not exist`);
+  for (const i of images) if (!existsSync(i)) throw new Error(`predict: no such image '${i}'`);
+  const dir = existsSync(join(target, 'checkpoints')) ? listCheckpoints(target).at(-1) : target;
+  if (!dir) throw new Error(`predict: run directory '${target}' has no checkpoint`);
+  const { config: saved } = readCheckpointMeta(dir);
+  const config: TrainConfig = { ...saved, ...flags };
+  await activateBackend(config.backend);
+  const model = await buildModel(config);
+  try {
+    await loadCheckpointInto(dir, model);
+    const out = typeof values.out === 'string' ? values.out : 'predictions';
+    for (const f of await predictImages(model, config, images, out)) console.log(`wrote ${f}`);
+  } finally {
+    model.dispose();
+  }
+}
+
 /** Runs the CLI; resolves to the exit code. */
 export async function main(argv: readonly string[]): Promise<number> {
   try {
@@ -189,8 +219,11 @@ export async function main(argv: readonly string[]): Promise<number> {
       case 'eval':
         await evaluate(positionals[1], values, flags);
         return 0;
+      case 'predict':
+        await predict(positionals.slice(1), values, flags);
+        return 0;
       default:
-        throw new Error(`unknown command '${command}' (train, eval, help)`);
+        throw new Error(`unknown command '${command}' (train, eval, predict, help)`);
     }
   } catch (e) {
     console.error(`error: ${(e as Error).message}`);

@@ -95,10 +95,10 @@ export const DEFAULTS: TrainConfig = {
   encoderDim: 32,
   encoderLayers: null,
   cvm: 'full',
-  cvmSize: 'small',
+  cvmSize: 'tiny',
   depthCandidates: null,
   tasks: null,
-  steps: 40,
+  steps: 30,
   batch: 2,
   lr: 1e-3,
   weightDecay: 1e-6,
@@ -108,9 +108,9 @@ export const DEFAULTS: TrainConfig = {
   backend: 'auto',
   augment: 'protocol',
   padColor: 'black',
-  evalEvery: 20,
+  evalEvery: 15,
   valSamples: 0,
-  checkpointEvery: 20,
+  checkpointEvery: 15,
   keepLast: 2,
   predictionSamples: 3,
   logEvery: 5,
@@ -146,7 +146,7 @@ const PAPER_PROTOCOL: Partial<TrainConfig> = {
 export const PRESETS: Readonly<Record<string, { description: string; values: Partial<TrainConfig> }>> = {
   default: {
     description:
-      'the embedded synthetic world, vit_nano_p8 (width 32) + a small CvM, 2 views at 48×64; CvM and a baseline without it',
+      'the embedded synthetic world, vit_nano_p8 (width 32) + a tiny CvM, 2 views at 48×64, 30 steps; CvM and a baseline without it',
     values: {},
   },
   tiny: {
@@ -454,14 +454,21 @@ export function checkConfig(c: TrainConfig): void {
 
 /** The `--help` text: commands, presets, and every option with its default. */
 export function helpText(): string {
-  const fmt = (v: unknown) =>
-    v === null ? 'none' : Array.isArray(v) ? v.join(v.length === 2 ? 'x' : ',') : String(v);
+  const unset: Partial<Record<keyof TrainConfig, string>> = {
+    tasks: 'all',
+    encoderDim: 'preset',
+    encoderLayers: 'preset',
+    depthCandidates: "the CvM size's",
+  };
+  const fmt = (k: keyof TrainConfig, v: unknown) =>
+    v === null ? (unset[k] ?? 'none') : Array.isArray(v) ? v.join(v.length === 2 ? 'x' : ',') : String(v);
   const lines = [
     'Usage: pnpm --filter train start [command] [options]',
     '',
     'Commands:',
     '  train (default)        train (and the baseline), evaluate, print the table',
     '  eval <checkpoint>      evaluate a checkpoint directory (or a run directory: its last checkpoint)',
+    '  predict <ckpt> <img…>  single-view predictions of a checkpoint for PNG/JPEG images (--out <dir>)',
     '  help                   this text',
     '',
     'Configuration: DEFAULTS <- --preset <- --config <file.json> <- flags.',
@@ -472,7 +479,7 @@ export function helpText(): string {
     "  --split <name>         (eval) split to evaluate; default the run's val split",
     '',
     'Options (default in brackets):',
-    ...OPTIONS.map((o) => `  --${o.flag.padEnd(20)} ${o.help} [${fmt(DEFAULTS[o.key])}]`),
+    ...OPTIONS.map((o) => `  --${o.flag.padEnd(20)} ${o.help} [${fmt(o.key, DEFAULTS[o.key])}]`),
   ];
   return lines.join('\n');
 }

@@ -49,8 +49,8 @@ export function colorize(
 }
 
 /**
- * One sample's panel: top row RGB then each task's prediction, bottom row RGB then each task's GT,
- * tiles separated by a 2-pixel white gutter. Returns PNG bytes.
+ * One sample's panel: top row RGB then each task's prediction, bottom row (when there is ground truth)
+ * RGB then each task's GT, tiles separated by a 2-pixel white gutter. Returns PNG bytes.
  */
 export function predictionPanel(sample: PredictionSample, tasks: readonly TaskName[]): Uint8Array {
   const { height: H, width: W } = sample;
@@ -58,7 +58,8 @@ export function predictionPanel(sample: PredictionSample, tasks: readonly TaskNa
   const gutter = 2;
   const cols = 1 + tasks.length;
   const PW = cols * W + (cols - 1) * gutter;
-  const PH = 2 * H + gutter;
+  const withGt = tasks.some((t) => sample.gt[t]);
+  const PH = withGt ? 2 * H + gutter : H;
   const panel = new Uint8Array(PW * PH * 3).fill(255);
   const rgb = new Uint8Array(pixels * 3);
   for (let i = 0; i < rgb.length; i++) rgb[i] = Math.round(255 * Math.min(Math.max(sample.rgb[i], 0), 1));
@@ -72,7 +73,7 @@ export function predictionPanel(sample: PredictionSample, tasks: readonly TaskNa
     }
   };
   put(rgb, 0, 0);
-  put(rgb, 1, 0);
+  if (withGt) put(rgb, 1, 0);
   tasks.forEach((t, k) => {
     const p = sample.pred[t];
     const g = sample.gt[t];

@@ -12,6 +12,7 @@ import {
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { decodePng } from '@cvm/datasets/node';
 import { readSafetensors } from '@cvm/nn';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { main } from '../src/cli.js';
@@ -156,6 +157,18 @@ describe('train CLI, end to end on the tiny preset', () => {
     expect(r.stderr).not.toMatch(/error:/);
     expect(r.code).toBe(0);
     expect(tableRow(r.stdout, 'CvM (full)')).toBe(tableRow(runA.stdout, 'CvM (full)'));
+  });
+
+  it('predict writes single-view prediction panels for images', async () => {
+    const image = join(dirA(), 'predictions', readdirSync(join(dirA(), 'predictions'))[0]);
+    const out = join(tmp, 'predict');
+    const r = await inProcess(['predict', dirA(), image, '--out', out, '--backend', 'cpu']);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    const written = readdirSync(out);
+    expect(written).toHaveLength(1);
+    const panel = decodePng(readFileSync(join(out, written[0])));
+    expect([panel.height, panel.width]).toEqual([32, 5 * 48 + 4 * 2]); // RGB + 4 tasks at the run's 32×48
   });
 
   it('a run killed with SIGKILL and resumed gives the same losses as the uninterrupted run', async () => {
