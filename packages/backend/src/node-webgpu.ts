@@ -7,6 +7,8 @@
  * `navigator.gpu` exists when it is imported, so call this before importing it.
  */
 
+import { type AdapterInfo, isSoftwareAdapter } from './webgpu-adapter.js';
+
 /** Where Debian's chromium package puts SwiftShader's Vulkan driver manifest. */
 export const SWIFTSHADER_ICD = '/usr/lib/chromium/vk_swiftshader_icd.json';
 
@@ -25,12 +27,16 @@ export interface NodeWebGPUResult {
   available: boolean;
   /** Adapter vendor/architecture, e.g. `google/swiftshader`, when available. */
   adapter?: string;
+  /** The adapter's reported info, when available. */
+  info?: AdapterInfo;
+  /** True when the adapter is a software rasteriser on the CPU (SwiftShader, llvmpipe, …). */
+  software?: boolean;
   /** Why WebGPU is not available, when it is not. */
   reason?: string;
 }
 
 interface NavigatorWithGpu {
-  gpu?: { requestAdapter(): Promise<{ info?: { vendor?: string; architecture?: string } } | null> };
+  gpu?: { requestAdapter(): Promise<{ info?: AdapterInfo; isFallbackAdapter?: boolean } | null> };
 }
 
 let pending: Promise<NodeWebGPUResult> | undefined;
@@ -48,7 +54,7 @@ async function install(options: NodeWebGPUOptions): Promise<NodeWebGPUResult> {
   const g = globalThis as unknown as { navigator?: NavigatorWithGpu; process?: NodeJS.Process };
   if (g.navigator?.gpu) return probe(g.navigator);
   if (typeof g.process?.versions?.node !== 'string') {
-    return { available: false, reason: 'navigator.gpu is missing and this is not Node' };
+    return { available: false, reason: 'this browser has no navigator.gpu' };
   }
   const icdFile = options.icdFile === undefined ? SWIFTSHADER_ICD : options.icdFile;
   if (icdFile && !process.env.VK_ICD_FILENAMES) {
@@ -85,8 +91,16 @@ async function probe(nav: NavigatorWithGpu): Promise<NodeWebGPUResult> {
           `libvulkan1 and chromium, or set VK_ICD_FILENAMES; looked for ${SWIFTSHADER_ICD})`,
       };
     }
-    const info = adapter.info ?? {};
-    return { available: true, adapter: `${info.vendor ?? '?'}/${info.architecture ?? '?'}` };
+    // GPUAdapterInfo's fields are prototype getters: copy them by name.
+    const { vendor, architecture, device, description, isFallbackAdapter } = adapter.info ?? {};
+    const info: AdapterInfo = { vendor, architecture, device, description };
+    info.isFallbackAdapter = Boolean(isFallbackAdapter || adapter.isFallbackAdapter);
+    return {
+      available: true,
+      adapter: `${info.vendor || '?'}/${info.architecture || '?'}`,
+      info,
+      software: isSoftwareAdapter(info),
+    };
   } catch (err) {
     return { available: false, reason: `requestAdapter() failed: ${String(err)}` };
   }

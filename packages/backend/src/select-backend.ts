@@ -1,5 +1,8 @@
 import * as tf from '@tensorflow/tfjs-core';
+import { registerCpuTrainingKernels } from './cpu/conv2d-backprop-filter.js';
 import { initNodeWebGPU } from './node-webgpu.js';
+import { registerWasmBackend, wasmThreadsCount } from './wasm/wasm-backend.js';
+import { describeAdapter } from './webgpu-adapter.js';
 
 /** Backends cvm knows how to bring up, in the names tfjs registers them under. */
 export type BackendName = 'tensorflow' | 'webgpu' | 'webgl' | 'wasm' | 'cpu';
@@ -7,8 +10,22 @@ export type BackendName = 'tensorflow' | 'webgpu' | 'webgl' | 'wasm' | 'cpu';
 /** Every name `selectBackend` accepts. */
 export const KNOWN_BACKENDS: readonly BackendName[] = ['tensorflow', 'webgpu', 'webgl', 'wasm', 'cpu'];
 
-/** The order used when none is given: native TensorFlow, then WebGPU, then the pure-JS cpu backend. */
-export const DEFAULT_BACKEND_ORDER: readonly BackendName[] = ['tensorflow', 'webgpu', 'cpu'];
+/**
+ * The order used when none is given: native TensorFlow (tfjs-node / tfjs-node-gpu) when installed,
+ * WebGPU on a real GPU only, tfjs-backend-wasm (XNNPACK, SIMD, threads), then the pure-JS cpu backend.
+ */
+export const DEFAULT_BACKEND_ORDER: readonly BackendName[] = ['tensorflow', 'webgpu', 'wasm', 'cpu'];
+
+export interface SelectBackendOptions {
+  /** Threads for the wasm backend (default: every core, at most 8). */
+  threads?: number;
+  /**
+   * Accept a WebGPU adapter that is a software rasteriser on the CPU (SwiftShader, llvmpipe, …),
+   * which is slower than wasm. Default: false with the default order, true when an order is given
+   * (naming 'webgpu' explicitly asks for it, as tests on SwiftShader do).
+   */
+  softwareWebGPU?: boolean;
+}
 
 /** The backend `selectBackend` activated, and why the ones before it were passed over. */
 export interface BackendChoice {
@@ -36,7 +53,33 @@ function errorMessage(err: unknown): string {
 }
 
 /** Makes the backend's factory known to tfjs (imports its package); the reason when it cannot be had here. */
-async function register(name: BackendName): Promise<string | undefined> {
+async function register(
+  name: BackendName,
+  options: Required<SelectBackendOptions>,
+): Promise<string | undefined> {
+  if (name === 'webgpu') {
+    const probe = await initNodeWebGPU();
+    if (!probe.available) return probe.reason ?? 'no WebGPU adapter';
+    if (probe.software && !options.softwareWebGPU) {
+      return `the adapter ${describeAdapter(probe.info ?? {})} is a software rasteriser on the CPU (slower than wasm; pass softwareWebGPU: true to use it)`;
+    }
+  }
+  if (name === 'wasm') {
+    try {
+      if ((await importOptional('@tensorflow/tfjs-backend-wasm')) === undefined) {
+        await registerWasmBackend(options.threads > 0 ? { threads: options.threads } : {});
+      }
+    } catch (err) {
+      return errorMessage(err);
+    }
+  }
+  if (name === 'cpu') {
+    const failure = tf.findBackendFactory('cpu')
+      ? undefined
+      : await importOptional('@tensorflow/tfjs-backend-cpu');
+    if (failure === undefined) registerCpuTrainingKernels();
+    return failure;
+  }
   if (tf.findBackendFactory(name)) return undefined;
   switch (name) {
     case 'tensorflow': {
@@ -47,20 +90,13 @@ async function register(name: BackendName): Promise<string | undefined> {
       const cpu = await importOptional('@tensorflow/tfjs-node');
       return cpu && `${gpu}; ${cpu}`;
     }
-    case 'webgpu': {
-      if (isNode) {
-        const probe = await initNodeWebGPU();
-        if (!probe.available) return probe.reason ?? 'no WebGPU adapter';
-      }
+    case 'webgpu':
       return importOptional('@tensorflow/tfjs-backend-webgpu');
-    }
     case 'webgl':
       if (isNode) return 'WebGL needs a browser';
       return importOptional('@tensorflow/tfjs-backend-webgl');
     case 'wasm':
       return importOptional('@tensorflow/tfjs-backend-wasm');
-    case 'cpu':
-      return importOptional('@tensorflow/tfjs-backend-cpu');
   }
 }
 
@@ -101,14 +137,38 @@ async function activate(name: BackendName): Promise<string | undefined> {
     : `initialisation failed: ${errorMessage(failure)}`;
 }
 
+/** What the activated backend runs on, for the `why` line. */
+async function describe(name: BackendName): Promise<string> {
+  switch (name) {
+    case 'tensorflow':
+      return 'native TensorFlow (tfjs-node)';
+    case 'webgpu': {
+      const probe = await initNodeWebGPU();
+      return `WebGPU on ${describeAdapter(probe.info ?? {})}`;
+    }
+    case 'wasm':
+      return `tfjs-backend-wasm (XNNPACK, ${(await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT')) ? 'SIMD' : 'no SIMD'}, ${await wasmThreadsCount()} thread(s))`;
+    case 'webgl':
+      return 'WebGL';
+    case 'cpu':
+      return 'the pure-JS cpu backend';
+  }
+}
+
 /**
  * Activates the first backend of `order` that registers and initialises, and says which and why.
  * Unknown names are an error (listing the known ones); when none can be activated the error gives
  * each backend's reason.
  */
 export async function selectBackend(
-  order: readonly BackendName[] = DEFAULT_BACKEND_ORDER,
+  order?: readonly BackendName[],
+  options: SelectBackendOptions = {},
 ): Promise<BackendChoice> {
+  const opts: Required<SelectBackendOptions> = {
+    threads: options.threads ?? 0,
+    softwareWebGPU: options.softwareWebGPU ?? order !== undefined,
+  };
+  order ??= DEFAULT_BACKEND_ORDER;
   const unknown = order.filter((n) => !KNOWN_BACKENDS.includes(n));
   if (unknown.length > 0) {
     throw new Error(
@@ -119,11 +179,11 @@ export async function selectBackend(
   if (order.length === 0) throw new Error('selectBackend: the order is empty');
   const skipped: BackendChoice['skipped'] = [];
   for (const name of order) {
-    const reason = (await register(name)) ?? (await activate(name));
+    const reason = (await register(name, opts)) ?? (await activate(name));
     if (reason === undefined) {
       const before = skipped.map((s) => `${s.name}: ${s.reason}`).join('; ');
-      const why = skipped.length === 0 ? `first in the order` : `earlier choices unavailable (${before})`;
-      return { name, why, skipped };
+      const rank = skipped.length === 0 ? 'first in the order' : `earlier choices unavailable (${before})`;
+      return { name, why: `${name}: ${await describe(name)}; ${rank}`, skipped };
     }
     skipped.push({ name, reason });
   }

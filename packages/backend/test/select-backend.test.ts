@@ -1,6 +1,17 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { describe, expect, it } from 'vitest';
-import { type BackendName, hasWebGPUForTests, initNodeWebGPU, selectBackend } from '../src/index.js';
+import { afterAll, describe, expect, it } from 'vitest';
+import {
+  type BackendName,
+  hasWebGPUForTests,
+  initNodeWebGPU,
+  isSoftwareAdapter,
+  selectBackend,
+} from '../src/index.js';
+
+afterAll(() => {
+  // The threaded wasm backend's workers would keep the process alive.
+  if (tf.engine().registry.wasm) tf.removeBackend('wasm');
+});
 
 describe('selectBackend', () => {
   it('falls back past tfjs-node when it is not installed, and says why', async () => {
@@ -37,6 +48,34 @@ describe('selectBackend', () => {
     } finally {
       tf.removeBackend('webgl');
     }
+  });
+});
+
+describe('the default order', () => {
+  it('passes over WebGPU on a software adapter and picks wasm here, saying why', async () => {
+    const probe = await initNodeWebGPU();
+    const choice = await selectBackend(undefined, { threads: 2 });
+    expect(choice.name).toBe('wasm');
+    expect(choice.why).toMatch(/^wasm: tfjs-backend-wasm \(XNNPACK, SIMD, 2 thread\(s\)\)/);
+    expect(choice.skipped.map((s) => s.name)).toEqual(['tensorflow', 'webgpu']);
+    if (probe.software) expect(choice.skipped[1]!.reason).toMatch(/software rasteriser on the CPU/);
+  });
+});
+
+describe('isSoftwareAdapter', () => {
+  it('tells CPU rasterisers from GPUs', () => {
+    expect(isSoftwareAdapter({ vendor: 'google', architecture: 'swiftshader' })).toBe(true);
+    expect(isSoftwareAdapter({ vendor: 'mesa', description: 'llvmpipe (LLVM 15.0.6, 256 bits)' })).toBe(true);
+    expect(isSoftwareAdapter({ vendor: 'microsoft', description: 'Microsoft Basic Render Driver' })).toBe(
+      true,
+    );
+    expect(isSoftwareAdapter({ vendor: 'nvidia', architecture: 'ampere', isFallbackAdapter: true })).toBe(
+      true,
+    );
+    expect(
+      isSoftwareAdapter({ vendor: 'nvidia', architecture: 'ampere', description: 'NVIDIA RTX A4000' }),
+    ).toBe(false);
+    expect(isSoftwareAdapter({ vendor: 'apple', architecture: 'metal-3' })).toBe(false);
   });
 });
 

@@ -1,5 +1,6 @@
 import './kernels/cpu.js';
 import './kernels/webgpu.js';
+import './kernels/wasm.js';
 import './gradients.js';
 
 export { costVolume } from './ops/cost-volume.js';

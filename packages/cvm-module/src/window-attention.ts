@@ -1,4 +1,4 @@
-import { positionEmbeddingSine, roll, shiftedWindowMask } from '@cvm/nn';
+import { positionEmbeddingSine, rearrangement, roll, shiftedWindowMask } from '@cvm/nn';
 import * as tf from '@tensorflow/tfjs-core';
 
 /** Options of `multiViewWindowAttention`. */
@@ -82,11 +82,27 @@ export function multiViewWindowAttention(
   const doShift = shift && splits > 1;
   const sh = Math.floor(winH / 2);
   const sw = Math.floor(winW / 2);
+  // Window partition and merge as rearrangements: autodiff keeps none of their slices.
+  const identity = (t: tf.Tensor) => t;
+  const partition =
+    splits === 1
+      ? identity
+      : rearrangement(
+          (t) => partitionWindowMajor(t as tf.Tensor4D, splits),
+          (t) => reverseWindowMajor(t as tf.Tensor4D, splits),
+        );
+  const merge =
+    splits === 1
+      ? identity
+      : rearrangement(
+          (t) => reverseWindowMajor(t as tf.Tensor4D, splits),
+          (t) => partitionWindowMajor(t as tf.Tensor4D, splits),
+        );
   return tf.tidy(() => {
     // Window-major layout [K², V·B, L, C] keeps every tensor at rank ≤ 4 (WebGPU shaders stop at vec4).
     const windows = (t: tf.Tensor) => {
       const rolled = doShift ? roll(t, [-sh, -sw], [1, 2]) : t;
-      return tf.reshape(partitionWindowMajor(rolled as tf.Tensor4D, splits), [k2, vb, lw, c]);
+      return tf.reshape(partition(rolled), [k2, vb, lw, c]);
     };
     const [qw, kw, vw] = [windows(q), windows(k), windows(v)];
     const others = views - 1;
@@ -128,7 +144,7 @@ export function multiViewWindowAttention(
     if (heads > 1) {
       out = tf.transpose(tf.reshape(out, [k2 * vb, heads, lw, d]), [0, 2, 1, 3]);
     }
-    const merged = reverseWindowMajor(tf.reshape(out, [k2 * vb, winH, winW, c]) as tf.Tensor4D, splits);
+    const merged = merge(tf.reshape(out, [k2 * vb, winH, winW, c])) as tf.Tensor4D;
     return (doShift ? roll(merged, [sh, sw], [1, 2]) : merged) as tf.Tensor4D;
   });
 }

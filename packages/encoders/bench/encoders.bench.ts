@@ -1,10 +1,10 @@
 /**
  * `pnpm --filter @cvm/encoders bench [--json] [--runs N=1] [--backends cpu,webgpu]
- *   [--size 224x288] [--models dinov3_vitb16]`
+ *   [--size 112x144] [--models dinov3_vitb16]`
  *
  * Forward time and peak memory of full-size encoders (random weights) per backend, next to the same
  * forward in PyTorch (`bench/torch_vit.py`, run with /usr/bin/python3 when it has torch) in the same run.
- * The default is short (ViT-B/16 at 224×288); the paper's setting is
+ * The default is short (ViT-B/16 at 112×144); the paper's setting is
  * `-- --size 448x576 --models dinov3_vitb16,dinov3_vitl16` (minutes per backend on a CPU).
  * Peak memory: cpu, tf.profile's peak of live tensor bytes; webgpu, growth of the GPU buffer pool;
  * PyTorch, growth of the process's max RSS.
@@ -17,22 +17,14 @@ import { type BackendName, selectBackend } from '@cvm/backend';
 // The union package registers the cpu backend and every stock gradient (tfjs-core alone has none).
 import '@tensorflow/tfjs';
 import * as tf from '@tensorflow/tfjs-core';
+import { benchArgs, median, timeOnce } from '@cvm/test-utils/bench';
 import { createEncoder, type Encoder, VisionTransformer } from '../src/index.js';
 
-const args = process.argv.slice(2);
-const flag = (name: string) => args.includes(`--${name}`);
-const option = (name: string, fallback: string) => {
-  const i = args.indexOf(`--${name}`);
-  return i >= 0 && args[i + 1] ? args[i + 1] : fallback;
-};
+const { option, json, log } = benchArgs();
 const runs = Number(option('runs', '1'));
 const backends = option('backends', 'cpu,webgpu').split(',');
 const models = option('models', 'dinov3_vitb16').split(',');
-const [H, W] = option('size', '224x288').split('x').map(Number);
-const json = flag('json');
-const log = (...m: unknown[]) => {
-  if (!json) console.log(...m);
-};
+const [H, W] = option('size', '112x144').split('x').map(Number);
 
 interface Row {
   model: string;
@@ -43,11 +35,6 @@ interface Row {
 }
 
 type BackendMemory = tf.MemoryInfo & { numBytesAllocatedInGPU?: number };
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)];
-}
 
 async function benchOne(name: string, backend: string, enc: Encoder): Promise<Row> {
   const images = tf.randomUniform([1, H, W, 3], 0, 1, 'float32', 1) as tf.Tensor4D;
@@ -70,11 +57,7 @@ async function benchOne(name: string, backend: string, enc: Encoder): Promise<Ro
   const firstSeconds = (performance.now() - t0) / 1000;
   log(`  ${name} ${backend}: first forward ${firstSeconds.toFixed(2)} s`);
   const times: number[] = [];
-  for (let i = 0; i < runs; i++) {
-    const t1 = performance.now();
-    await forward();
-    times.push((performance.now() - t1) / 1000);
-  }
+  for (let i = 0; i < runs; i++) times.push(await timeOnce(forward));
   images.dispose();
   return {
     model: name,

@@ -90,6 +90,8 @@ export function detectEncoder(
       if (w1) overrides.mlpRatio = (w1.shape[0] * 3) / 2 / embedDim;
     }
   } else if (family === 'radio') {
+    // RADIO's `vit_large_patch16_v2_224` variant has LayerScale; the v2.5 models do not.
+    if (has(/\.ls1\.gamma$/)) overrides.layerScale = 1e-5;
     const pos = find(tensors, 'patch_generator.pos_embed');
     const tokens = find(tensors, 'patch_generator.cls_token.token');
     if (pos) overrides.position = { type: 'cpe', maxGrid: Math.round(Math.sqrt(pos.shape[1])) };

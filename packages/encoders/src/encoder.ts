@@ -1,4 +1,4 @@
-import { Module } from '@cvm/nn';
+import { ImageRangeCheck, Module } from '@cvm/nn';
 import type * as tf from '@tensorflow/tfjs-core';
 
 /** Which checkpoint family an encoder belongs to (decides names, token layout and input statistics). */
@@ -38,6 +38,12 @@ export abstract class Encoder extends Module {
   abstract readonly normIntermediates: boolean;
   /** Task names with their own features (SAK's MoR routers); empty when features are task-agnostic. */
   abstract readonly tasks: readonly string[];
+
+  /**
+   * Checks that images are in `[0, 1]` (`@cvm/nn`'s `ImageRangeCheck`: on cpu / wasm / tfjs-node a bad
+   * input throws at once; on WebGPU / WebGL the next call throws). Set to null to skip the check.
+   */
+  inputRangeCheck: ImageRangeCheck | null = new ImageRangeCheck();
 
   /**
    * Dense features from several blocks.

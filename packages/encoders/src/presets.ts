@@ -1,12 +1,5 @@
-import {
-  CLIP_MEAN,
-  CLIP_STD,
-  IMAGENET_MEAN,
-  IMAGENET_STD,
-  SAT493M_MEAN,
-  SAT493M_STD,
-  type ViTConfig,
-} from './vit-config.js';
+import { IMAGENET_MEAN, IMAGENET_STD } from '@cvm/nn';
+import { CLIP_MEAN, CLIP_STD, SAT493M_MEAN, SAT493M_STD, type ViTConfig } from './vit-config.js';
 
 /** SAK's extra options on top of its timm ViT stem. */
 export interface SAKConfig {

@@ -50,7 +50,10 @@ export interface ViTConfig {
   position: PositionConfig;
   /** Final `norm` present (RADIO and SAK remove it). */
   finalNorm: boolean;
-  /** Input normalisation `(x − mean)/std` on RGB in [0, 1] (RADIO: initial values of its conditioner buffers). */
+  /**
+   * Input normalisation `(x − mean)/std` on RGB in [0, 1] (ImageNet's: `IMAGENET_MEAN/STD` of `@cvm/nn`;
+   * RADIO: initial values of its conditioner buffers).
+   */
   inputMean: readonly [number, number, number];
   inputStd: readonly [number, number, number];
   /** Default read-out blocks (0-based). */
@@ -61,16 +64,12 @@ export interface ViTConfig {
   lora?: LoRAConfig | null;
 }
 
-/** ImageNet statistics (DINOv3 LVD-1689M weights, SAK, timm). */
-// TODO(lead): replace with @cvm/nn's shared ImageNet constants once wip/i9-contract lands.
-export const IMAGENET_MEAN = [0.485, 0.456, 0.406] as const;
-export const IMAGENET_STD = [0.229, 0.224, 0.225] as const;
 /** DINOv3 SAT-493M statistics (README "Image transforms"). */
-export const SAT493M_MEAN = [0.43, 0.411, 0.296] as const;
-export const SAT493M_STD = [0.213, 0.156, 0.143] as const;
+export const SAT493M_MEAN: readonly [number, number, number] = [0.43, 0.411, 0.296];
+export const SAT493M_STD: readonly [number, number, number] = [0.213, 0.156, 0.143];
 /** OpenAI CLIP statistics: RADIO's default conditioner (`get_default_conditioner`); checkpoints carry their own. */
-export const CLIP_MEAN = [0.48145466, 0.4578275, 0.40821073] as const;
-export const CLIP_STD = [0.26862954, 0.26130258, 0.27577711] as const;
+export const CLIP_MEAN: readonly [number, number, number] = [0.48145466, 0.4578275, 0.40821073];
+export const CLIP_STD: readonly [number, number, number] = [0.26862954, 0.26130258, 0.27577711];
 
 /** Checks a config, throwing an error that names the bad option. */
 export function validateViTConfig(c: ViTConfig): void {

@@ -1,4 +1,4 @@
-import { LayerNorm, Module, ModuleList, truncNormal } from '@cvm/nn';
+import { LayerNorm, Module, ModuleList, normalizeImage, truncNormal } from '@cvm/nn';
 import * as tf from '@tensorflow/tfjs-core';
 import { Encoder, type IntermediatesOptions } from './encoder.js';
 import { swigluHidden, ViTBlock } from './layers/block.js';
@@ -60,7 +60,6 @@ export class VisionTransformer extends Encoder {
   readonly input_conditioner: InputConditioner | null = null;
   readonly blocks: ModuleList<ViTBlock>;
   readonly norm: LayerNorm | null;
-  private readonly inputStats: { mean: number[]; std: number[] };
 
   constructor(readonly config: ViTConfig) {
     super();
@@ -73,7 +72,6 @@ export class VisionTransformer extends Encoder {
     this.outLayers = [...c.outLayers];
     this.normIntermediates = c.normIntermediates;
     this.numPrefixTokens = c.numClassTokens + c.numRegisters;
-    this.inputStats = { mean: [...c.inputMean], std: [...c.inputStd] };
     const d = c.embedDim;
     // Registration order follows each family's PyTorch state_dict order.
     if (c.family === 'radio') {
@@ -138,19 +136,31 @@ export class VisionTransformer extends Encoder {
       : {};
   }
 
-  /** `(x − mean)/std` per RGB channel (RADIO: its conditioner buffers). @param images `[B, H, W, 3]` in [0, 1] */
+  /**
+   * `(x − mean)/std` per RGB channel (`@cvm/nn`'s `normalizeImage`; RADIO: its conditioner buffers), after
+   * the `[0, 1]` range check.
+   * @param images `[B, H, W, 3]` RGB in [0, 1]
+   */
   normalizeInput(images: tf.Tensor4D): tf.Tensor4D {
     if (images.rank !== 4 || images.shape[3] !== 3) {
       throw new Error(
         `${this.constructor.name}: images must be [B, H, W, 3] RGB in [0, 1], got [${images.shape}]`,
       );
     }
-    return tf.tidy(() => {
-      const cond = this.input_conditioner;
-      const mean = cond ? tf.reshape(cond.norm_mean, [3]) : tf.tensor1d(this.inputStats.mean);
-      const std = cond ? tf.reshape(cond.norm_std, [3]) : tf.tensor1d(this.inputStats.std);
-      return tf.div(tf.sub(images, mean), std) as tf.Tensor4D;
-    });
+    this.inputRangeCheck?.check(images, 'images');
+    const cond = this.input_conditioner;
+    if (!cond)
+      return normalizeImage(images, {
+        mean: this.config.inputMean,
+        std: this.config.inputStd,
+      }) as tf.Tensor4D;
+    return tf.tidy(
+      () =>
+        tf.div(
+          tf.sub(images, tf.reshape(cond.norm_mean, [3])),
+          tf.reshape(cond.norm_std, [3]),
+        ) as tf.Tensor4D,
+    );
   }
 
   /** The patch grid `[gh, gw]` for an `H × W` input (floored; RADIO requires multiples of p). */

@@ -7,16 +7,19 @@ import { fileURLToPath } from 'node:url';
 import { readSafetensors } from '@cvm/nn';
 import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runCli } from '../src/cli-commands.js';
 import { loadCheckpoint } from '../src/index.js';
 import { expectedTensor, expectMaps, FIXTURES, fixtureEncoder } from './parity.js';
 
 const CLI = join(dirname(fileURLToPath(import.meta.url)), '..', 'src', 'cli.ts');
 const dir = mkdtempSync(join(tmpdir(), 'cvm-encoders-cli-'));
-const run = (...args: string[]) =>
-  execFileSync('npx', ['tsx', '--conditions=cvm-source', CLI, ...args], {
-    encoding: 'utf8',
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+/** Runs a command line in-process; resolves with what it printed. */
+async function run(...args: string[]): Promise<string> {
+  const printed: string[] = [];
+  const code = await runCli(args, (t) => printed.push(t));
+  expect(code).toBe(0);
+  return printed.join('\n');
+}
 
 beforeAll(async () => {
   await tf.setBackend('cpu');
@@ -24,8 +27,13 @@ beforeAll(async () => {
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 describe('cvm-encoders CLI', () => {
-  it('inspect reports family, naming scheme, preset, parameters and dtypes', () => {
-    const out = JSON.parse(run('inspect', join(FIXTURES, 'radio.pth.tar'), '--heads', '2'));
+  it('the bin prints its usage with --help', () => {
+    const out = execFileSync('npx', ['tsx', '--conditions=cvm-source', CLI, '--help'], { encoding: 'utf8' });
+    expect(out).toMatch(/^Usage: cvm-encoders inspect/);
+  });
+
+  it('inspect reports family, naming scheme, preset, parameters and dtypes', async () => {
+    const out = JSON.parse(await run('inspect', join(FIXTURES, 'radio.pth.tar'), '--heads', '2'));
     expect(out).toMatchObject({
       format: 'torch',
       stateDict: 'state_dict',
@@ -40,7 +48,7 @@ describe('cvm-encoders CLI', () => {
 
   it('convert writes one safetensors file with the package names that loads strictly and gives the same features', async () => {
     const target = join(dir, 'sak.safetensors');
-    run('convert', join(FIXTURES, 'sak_stage2.safetensors'), target, '--heads', '2', '--grid', '4x6');
+    await run('convert', join(FIXTURES, 'sak_stage2.safetensors'), target, '--heads', '2', '--grid', '4x6');
     const bytes = readFileSync(target);
     const names = Object.keys(readSafetensors(bytes).tensors);
     expect(names).toContain('vit.blocks.0.attn.qkv.weight');
@@ -56,7 +64,12 @@ describe('cvm-encoders CLI', () => {
     enc.dispose();
   });
 
-  it('fails with a clear message and a non-zero exit for a refused pickle', () => {
-    expect(() => run('inspect', join(FIXTURES, 'evil.pth'))).toThrow(/refused global 'posix\.system'/);
+  it('fails with a clear message for a refused pickle, and with the usage for a bad command line', async () => {
+    await expect(run('inspect', join(FIXTURES, 'evil.pth'))).rejects.toThrow(
+      /refused global 'posix\.system'/,
+    );
+    const printed: string[] = [];
+    expect(await runCli(['convert', 'only-one-file'], (t) => printed.push(t))).toBe(2);
+    expect(printed[0]).toMatch(/^Usage: cvm-encoders/);
   });
 });

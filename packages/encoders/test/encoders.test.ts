@@ -80,6 +80,22 @@ describe('tiny ViT (the embedded default)', () => {
     enc.dispose();
   });
 
+  it('generic per-task callers: task-agnostic encoders share one set of maps; layers in any order', async () => {
+    const enc = createEncoder('vit_nano_p8', { depth: 3, outLayers: [0, 1, 2] });
+    const images = tf.randomUniform([1, 16, 24, 3]) as tf.Tensor4D;
+    const per = await expectNoLeaks(() => enc.forwardTaskIntermediates(images, ['semseg', 'depth']));
+    expect(per.semseg).toBe(per.depth);
+    expect(per.semseg.map((m) => m.shape)).toEqual(Array(3).fill([1, 2, 3, 96]));
+    expect(() => enc.forwardTaskIntermediates(images)).toThrow(/needs task names/);
+    expect(() => enc.forwardIntermediates(images, { task: 'depth' })).toThrow(/has no tasks/);
+    const picked = enc.forwardIntermediates(images, { layers: [2, 0, 2] });
+    expect(tf.max(tf.abs(tf.sub(picked[1], per.semseg[0]))).dataSync()[0]).toBe(0);
+    expect(tf.max(tf.abs(tf.sub(picked[0], per.semseg[2]))).dataSync()[0]).toBe(0);
+    expect(picked[2]).toBe(picked[0]);
+    tf.dispose([images, ...per.semseg, ...picked]);
+    enc.dispose();
+  });
+
   it('every parameter gets a gradient (trainable from scratch)', () => {
     const enc = createEncoder('vit_nano_p8', { depth: 2, outLayers: [0, 1] });
     const images = tf.randomUniform([1, 16, 24, 3]) as tf.Tensor4D;

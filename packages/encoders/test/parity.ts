@@ -99,7 +99,7 @@ export const parityCases: [string, () => Promise<void>][] = [
     },
   ],
   [
-    'SAK stage 2 (per-task MoR) and stage 1 (router-less sum)',
+    'SAK stage 2 (per-task MoR, also with a resampled position grid) and stage 1 (router-less sum)',
     async () => {
       const enc = fixtureEncoder.sak();
       await loadCheckpoint(enc, fixture('sak_stage2.safetensors'));
@@ -109,6 +109,11 @@ export const parityCases: [string, () => Promise<void>][] = [
       await expectMaps(per.semseg, 'sak.semseg');
       await expectMaps(per.depth, 'sak.depth');
       tf.dispose(Object.values(per).flat());
+      // Another input size: the position grid is resampled bilinearly (align_corners=False).
+      const small = expectedTensor('image_small') as tf.Tensor4D;
+      const resampled = enc.forwardIntermediates(small, { task: 'semseg' });
+      await expectMaps(resampled, 'sak.resampled');
+      tf.dispose([small, ...resampled]);
       enc.dispose();
       const stage1 = fixtureEncoder.sak([]);
       await check(stage1, 'sak_stage1.pth', 'sak.sum');

@@ -28,4 +28,7 @@ export type { GridSampleMode, GridSampleOptions, GridSamplePaddingMode } from '.
 // Side effects: register the gridSample kernels (cpu, webgpu) and its gradient.
 import './kernels/cpu.js';
 import './kernels/webgpu.js';
+import './kernels/wasm.js';
 import './gradients.js';
+/** For kernel packages: run a kernel written for the cpu backend on tfjs-backend-wasm's heap. */
+export { registerCpuKernelOnWasm } from './kernels/cpu-kernel-on-wasm.js';

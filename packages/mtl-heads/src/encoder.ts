@@ -2,7 +2,7 @@ import type { Module } from '@cvm/nn';
 import type * as tf from '@tensorflow/tfjs-core';
 
 /**
- * What `MultiTaskModel` needs from an MTL encoder (implemented by `@cvm/encoders`' ViTs, timm's
+ * What `MultiTaskModel` needs from an MTL encoder (`@cvm/encoders`' `Encoder` has this shape; timm's
  * `forward_intermediates` in spirit): a module with PyTorch-named parameters whose
  * `forwardIntermediates` turns `[0,1]` RGB images (normalised by the encoder itself) into four
  * `[B,h,w,D]` feature maps (the ViT's blocks 5/12/18/24 for ViT-L, 3/6/9/12 for ViT-B, 1-based).
@@ -15,4 +15,11 @@ export interface MultiScaleEncoder extends Module {
    * @returns four `[B,h,w,D]` maps (new tensors, owned by the caller)
    */
   forwardIntermediates(images: tf.Tensor4D): tf.Tensor4D[];
+  /** Task names with their own features (SAK's routers); empty or absent for task-agnostic encoders. */
+  readonly tasks?: readonly string[];
+  /**
+   * Per-task maps in one pass (`{task: four maps}`), used instead of `forwardIntermediates` when
+   * `tasks` is non-empty (SAK's `out_feas_dict[task]`).
+   */
+  forwardTaskIntermediates?(images: tf.Tensor4D, tasks: readonly string[]): Record<string, tf.Tensor4D[]>;
 }

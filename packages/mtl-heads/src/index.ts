@@ -17,5 +17,6 @@ export type { CvmVariant, MultiTaskModelConfig, TaskOutputs } from './multi-task
 export { MultiTaskModel } from './multi-task-model.js';
 export type { DatasetName, TaskActivation, TaskDefinition, TaskName } from './tasks.js';
 export { datasetTasks, taskDefinition } from './tasks.js';
+export { loadSakHead, loadSakHeads } from './sak-weights.js';
 export type { StepReport, TrainBatch, TrainerOptions } from './train-step.js';
 export { Trainer } from './train-step.js';

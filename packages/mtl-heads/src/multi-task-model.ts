@@ -1,5 +1,5 @@
 import { CrossViewModule, type CrossViewModuleConfig, type CvmCameras, type CvmMode } from '@cvm/cvm-module';
-import { Module } from '@cvm/nn';
+import { Module, ModuleDict } from '@cvm/nn';
 import * as tf from '@tensorflow/tfjs-core';
 import { DecodeHead, type FusionResolution } from './decode-head.js';
 import type { MultiScaleEncoder } from './encoder.js';
@@ -28,15 +28,6 @@ export interface MultiTaskModelConfig {
 /** Tensors `forward` returns: one `[B,H,W,channels]` output per task, for the reference view. */
 export type TaskOutputs = Partial<Record<TaskName, tf.Tensor4D>>;
 
-/** A heads container named like `nn.ModuleDict` (`heads.<task>.*`). */
-class TaskHeads extends Module {
-  readonly byTask = new Map<TaskName, DecodeHead>();
-  constructor(heads: readonly [TaskName, DecodeHead][]) {
-    super();
-    for (const [name, head] of heads) this.byTask.set(name, this.registerModule(name, head));
-  }
-}
-
 /**
  * The 3D-aware multi-task model: an MTL encoder on the reference view, an optional Cross-view Module
  * on all views, and one SAK decode head per task with the CvM output fused in.
@@ -56,7 +47,7 @@ export class MultiTaskModel extends Module {
   readonly variant: CvmVariant;
   readonly backbone: MultiScaleEncoder;
   readonly cvm: CrossViewModule | null;
-  readonly heads: TaskHeads;
+  readonly heads: ModuleDict<DecodeHead>;
 
   constructor(encoder: MultiScaleEncoder, config: MultiTaskModelConfig) {
     super();
@@ -79,8 +70,8 @@ export class MultiTaskModel extends Module {
     const cvmChannels = this.cvm ? this.cvm.outChannels : 0;
     this.heads = this.registerModule(
       'heads',
-      new TaskHeads(
-        tasks.map((t) => [
+      new ModuleDict<DecodeHead>(
+        tasks.map((t): [string, DecodeHead] => [
           t.name,
           new DecodeHead({
             inChannels: encoder.embedDim,
@@ -95,12 +86,7 @@ export class MultiTaskModel extends Module {
 
   /** The head of `task`. */
   head(task: TaskName): DecodeHead {
-    const h = this.heads.byTask.get(task);
-    if (!h)
-      throw new Error(
-        `MultiTaskModel: no head for task '${task}' (tasks: ${[...this.heads.byTask.keys()].join(', ')})`,
-      );
-    return h;
+    return this.heads.get(task);
   }
 
   /**
@@ -123,21 +109,53 @@ export class MultiTaskModel extends Module {
     }
     const [, height, width] = ref.shape;
     return tf.tidy(() => {
-      const maps = this.backbone.forwardIntermediates(ref as tf.Tensor4D);
-      if (!Array.isArray(maps) || maps.length !== 4) {
-        throw new Error(
-          `MultiTaskModel: the encoder's forwardIntermediates must return 4 maps, got ${Array.isArray(maps) ? maps.length : typeof maps}`,
-        );
-      }
+      const maps = this.encoderMaps(ref as tf.Tensor4D);
       let cvmRef: tf.Tensor4D | null = null;
       if (this.cvm) {
-        // Self-attention-only processes each view alone: only the reference matters for its output.
-        const views = this.cvm.mode === 'selfAttentionOnly' ? [ref] : images;
-        cvmRef = this.cvm.forward(views, cameras)[0];
+        const outs = this.cvm.forward(images, cameras);
+        cvmRef = outs[0];
       }
       const out: TaskOutputs = {};
-      for (const t of this.tasks) out[t.name] = this.head(t.name).forward(maps, [height, width], cvmRef);
+      for (const t of this.tasks)
+        out[t.name] = this.head(t.name).forward(maps[t.name], [height, width], cvmRef);
       return out;
     });
+  }
+
+  /** Each task's four encoder maps: the encoder's per-task features when it has them (SAK), else shared. */
+  private encoderMaps(images: tf.Tensor4D): Record<string, tf.Tensor4D[]> {
+    const names = this.tasks.map((t) => t.name);
+    const enc = this.backbone;
+    let returned: Record<string, tf.Tensor4D[]>;
+    const perTask = Boolean(enc.tasks?.length && enc.forwardTaskIntermediates);
+    if (perTask && enc.forwardTaskIntermediates) {
+      returned = enc.forwardTaskIntermediates(images, names);
+    } else {
+      const shared = enc.forwardIntermediates(images);
+      returned = Object.fromEntries(names.map((n) => [n, shared]));
+    }
+    // Encoders may hand out tensors kept out of every scope (tf.keep), which no tidy frees; own them here
+    // (clones tracked by the caller's scope, gradients flow through) and release the originals.
+    const owned = new Map<tf.Tensor, tf.Tensor4D>();
+    const byTask: Record<string, tf.Tensor4D[]> = {};
+    for (const n of names) {
+      const maps = returned[n];
+      byTask[n] = Array.isArray(maps)
+        ? maps.map((m) => {
+            if (!owned.has(m)) owned.set(m, tf.clone(m));
+            return owned.get(m) as tf.Tensor4D;
+          })
+        : maps;
+    }
+    tf.dispose([...owned.keys()]);
+    for (const n of names) {
+      const maps = byTask[n];
+      if (!Array.isArray(maps) || maps.length !== 4) {
+        throw new Error(
+          `MultiTaskModel: the encoder must return 4 maps${perTask ? ` for task '${n}'` : ''}, got ${Array.isArray(maps) ? maps.length : typeof maps}`,
+        );
+      }
+    }
+    return byTask;
   }
 }

@@ -5,7 +5,7 @@ import { expectClose } from '@cvm/test-utils';
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { toTorchLayout } from '@cvm/nn';
-import { DecodeHead, type FusionResolution } from '../src/index.js';
+import { DecodeHead, type FusionResolution, loadSakHead } from '../src/index.js';
 import { FIXTURES, Fixture, maxAbs } from './helpers.js';
 
 let fx: Fixture;
@@ -72,6 +72,27 @@ describe('DecodeHead matches SAK DecodeHead (+ CvM fusion) in PyTorch', () => {
       head.dispose();
     });
   }
+
+  it("loadSakHead: SAK weights in a CvM head compute SAK's function (CvM part zero)", async () => {
+    const c = cases.sak;
+    const head = new DecodeHead({ inChannels: c.d, numClasses: c.classes, cvmChannels: 6 });
+    const names = fx.names('head.sak.init.');
+    const sak = Object.fromEntries(
+      names.map((n) => [
+        n.slice('head.sak.init.'.length),
+        fx.tensor(n, n.endsWith('tracked') ? 'int32' : 'float32'),
+      ]),
+    );
+    loadSakHead(head, sak);
+    const maps = [0, 1, 2, 3].map((k) => fx.tensor(`head.map${k}`));
+    const y = head.forward(maps, c.img, tf.randomNormal([2, 16, 24, 6]));
+    expectClose(await y.data(), fx.values('head.sak.y'), { atol: 1e-5, rtol: 1e-4 });
+    expect(() => loadSakHead(head, { ...sak, 'linear_fuse.0.weight': tf.zeros([16, 8, 3, 3]) })).toThrow(
+      /must be SAK's/,
+    );
+    tf.dispose([y, ...maps, ...Object.values(sak)]);
+    head.dispose();
+  });
 
   it('checks its inputs', () => {
     const head = new DecodeHead({ inChannels: 8, numClasses: 2, cvmChannels: 3 });

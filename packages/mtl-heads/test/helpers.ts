@@ -1,13 +1,13 @@
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { normalizeImage } from '@cvm/cvm-module';
 import {
   Conv2d,
   gelu,
   Linear,
   loadStateDict,
   Module,
+  normalizeImage,
   ModuleList,
   readSafetensors,
   type SafetensorsContents,
@@ -51,7 +51,8 @@ export class Fixture {
   /** Loads `${prefix}.<entry>` (PyTorch layout) into `module`, strictly by name, except `skip`. */
   load(module: Module, prefix: string, skip: readonly string[] = []): void {
     const names = this.names(`${prefix}.`).filter((n) => !skip.includes(n.slice(prefix.length + 1)));
-    if (names.length + skip.length !== this.names(`${prefix}.`).length) throw new Error(`load: not every skipped name is in ${prefix}`);
+    if (names.length + skip.length !== this.names(`${prefix}.`).length)
+      throw new Error(`load: not every skipped name is in ${prefix}`);
     const tensors = Object.fromEntries(
       names.map((n) => [
         n.slice(prefix.length + 1),
@@ -98,7 +99,7 @@ export class TinyEncoder extends Module implements MultiScaleEncoder {
   }
 }
 
-/** The small CvM configuration of cvm-module's fixture (its tiny.safetensors). */
+/** The CvM of make_heads_fixtures.py's model step (the sizes of cvm-module's own fixture, whose reference it imports). */
 export const FIXTURE_CVM = {
   encoderDims: [8, 12, 16] as [number, number, number],
   featureChannels: 16,

@@ -28,20 +28,26 @@ describe('one full small model step equals PyTorch within 1e-4', () => {
       cameraToWorld: [0, 1].map((i) => fx.matrix(`model.c2w${i}`)),
     };
     const labels = Object.fromEntries(
-      TASKS.map((t) => [t, fx.tensor(`model.label.${t}`, t === 'semseg' || t === 'edge' ? 'int32' : 'float32')]),
+      TASKS.map((t) => [
+        t,
+        fx.tensor(`model.label.${t}`, t === 'semseg' || t === 'edge' ? 'int32' : 'float32'),
+      ]),
     );
     const before = tf.memory().numTensors;
     const kept: Record<string, tf.Tensor> = {};
     const params = model.namedEntries().filter((e) => e.kind === 'parameter');
-    const { value, grads } = tf.variableGrads(() => {
-      const outputs = model.forward(images, cameras);
-      const loss = multiTaskLoss(tasks, outputs, labels);
-      for (const t of TASKS) {
-        kept[`output.${t}`] = tf.keep(outputs[t] as tf.Tensor);
-        kept[`loss.${t}`] = tf.keep(loss.weighted[t] as tf.Tensor);
-      }
-      return loss.total;
-    }, params.map((e) => e.variable));
+    const { value, grads } = tf.variableGrads(
+      () => {
+        const outputs = model.forward(images, cameras);
+        const loss = multiTaskLoss(tasks, outputs, labels);
+        for (const t of TASKS) {
+          kept[`output.${t}`] = tf.keep(outputs[t] as tf.Tensor);
+          kept[`loss.${t}`] = tf.keep(loss.weighted[t] as tf.Tensor);
+        }
+        return loss.total;
+      },
+      params.map((e) => e.variable),
+    );
     expectClose(await value.data(), fx.values('model.loss.total'), { rtol: 1e-4 });
     for (const t of TASKS) {
       expectClose(await kept[`loss.${t}`].data(), fx.values(`model.loss.${t}`), { rtol: 1e-4 });

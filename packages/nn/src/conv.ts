@@ -45,6 +45,56 @@ function dilateKernel(w: tf.Tensor4D, d: number, axis: 0 | 1): tf.Tensor4D {
   return tf.slice(full, [0, 0, 0, 0], size);
 }
 
+/** Largest im2col patch matrix (elements) built on the cpu backend before falling back to tfjs's gradient. */
+const IM2COL_MAX_ELEMENTS = 2 ** 26;
+
+/**
+ * Whether a stride-1 'valid' convolution takes the weight gradient from an im2col matMul: on the cpu
+ * backend only, whose `Conv2DBackpropFilter` reads every element through `TensorBuffer.get` and is
+ * 10-20× slower than the matMul (it dominated training steps); other backends keep their kernels.
+ */
+function useIm2colGradient(x: tf.Tensor4D, w: tf.Tensor4D, stride: [number, number]): boolean {
+  if (stride[0] !== 1 || stride[1] !== 1 || tf.getBackend() !== 'cpu') return false;
+  const [b, h, width, c] = x.shape;
+  const [kh, kw] = w.shape;
+  return b * (h - kh + 1) * (width - kw + 1) * kh * kw * c <= IM2COL_MAX_ELEMENTS;
+}
+
+/** `[B·Ho·Wo, kh·kw·C]` patches of a stride-1 'valid' convolution, channel order (i, j, c) as the weight's. */
+function im2col(x: tf.Tensor4D, kh: number, kw: number): tf.Tensor2D {
+  const [b, h, width, c] = x.shape;
+  const ho = h - kh + 1;
+  const wo = width - kw + 1;
+  const taps: tf.Tensor[] = [];
+  for (let i = 0; i < kh; i++) {
+    for (let j = 0; j < kw; j++) taps.push(kh * kw === 1 ? x : tf.slice(x, [0, i, j, 0], [b, ho, wo, c]));
+  }
+  const patches = taps.length === 1 ? taps[0] : tf.concat(taps, 3);
+  return tf.reshape(patches, [b * ho * wo, kh * kw * c]);
+}
+
+/**
+ * Stride-1 'valid' `tf.conv2d` whose gradients are tfjs's input gradient (`conv2dTranspose`, fast on
+ * cpu) and the weight gradient as one matMul `im2col(x)ᵀ · dy`.
+ */
+const conv2dValidIm2colGrad = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
+  const x = args[0] as tf.Tensor4D;
+  const w = args[1] as tf.Tensor4D;
+  const save = args[2] as tf.GradSaveFunc;
+  save([x, w]);
+  return {
+    value: tf.conv2d(x, w, 1, 'valid'),
+    gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+      const [xs, ws] = saved as [tf.Tensor4D, tf.Tensor4D];
+      const [kh, kw, c, out] = ws.shape;
+      const dx = tf.conv2dTranspose(dy as tf.Tensor4D, ws, xs.shape, 1, 'valid');
+      const dyFlat = tf.reshape(dy, [-1, out]) as tf.Tensor2D;
+      const dw = tf.reshape(tf.matMul(im2col(xs, kh, kw), dyFlat, true, false), [kh, kw, c, out]);
+      return [dx, dw];
+    },
+  };
+});
+
 /**
  * 2-D convolution with PyTorch's semantics on NHWC tensors: explicit symmetric padding then a
  * 'valid' convolution, so strided convs sample the same pixels as `torch.nn.functional.conv2d`
@@ -102,7 +152,9 @@ export function conv2d(
     const w = dilateKernel(dilateKernel(weight as tf.Tensor4D, dilation[0], 0), dilation[1], 1);
     let y: tf.Tensor4D;
     if (groups === 1) {
-      y = tf.conv2d(xp, w, stride, 'valid') as tf.Tensor4D;
+      y = useIm2colGradient(xp, w, stride)
+        ? (conv2dValidIm2colGrad(xp, w) as tf.Tensor4D)
+        : (tf.conv2d(xp, w, stride, 'valid') as tf.Tensor4D);
     } else if (inPerGroup === 1 && groups === channels) {
       // Depthwise: output channel c·m + j reads input channel c, the same order as PyTorch's groups.
       const depthwise = tf.reshape(w, [w.shape[0], w.shape[1], channels, out / channels]) as tf.Tensor4D;

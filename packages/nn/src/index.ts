@@ -50,7 +50,13 @@ export type {
   SafetensorsFloatDtype,
   SafetensorsWriteOptions,
 } from './safetensors.js';
-export { encodeSafetensors, loadSafetensors, readSafetensors, saveSafetensors } from './safetensors.js';
+export {
+  decodeRawValues,
+  encodeSafetensors,
+  loadSafetensors,
+  readSafetensors,
+  saveSafetensors,
+} from './safetensors.js';
 export type { LoadReport, LoadStateDictOptions } from './state-dict.js';
 export {
   fromTorchLayout,
@@ -62,6 +68,7 @@ export {
   toTorchLayout,
 } from './state-dict.js';
 export { SwiGLU } from './swiglu.js';
+export { rearrangement } from './rearrangement.js';
 export { roll, shiftedWindowMask, windowPartition, windowReverse } from './window.js';
 export type { AdamWOptions } from './optim/adamw.js';
 export { AdamW } from './optim/adamw.js';

@@ -2,6 +2,35 @@ import * as tf from '@tensorflow/tfjs-core';
 import { Module } from './module.js';
 
 /**
+ * `(x − mean) / √(var + eps)` over `axes`, with a backward that keeps only `x` and the output ŷ (which
+ * the next op keeps anyway) instead of the five or so tensors of that size stock autodiff of the
+ * composite keeps: dx = rstd · (dy − mean(dy) − ŷ · mean(dy · ŷ)), rstd recomputed from `x`.
+ */
+function standardize(x: tf.Tensor, axes: number[], eps: number): tf.Tensor {
+  const rstdOf = (t: tf.Tensor) => tf.rsqrt(tf.add(tf.moments(t, axes, true).variance, eps));
+  const op = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
+    const input = args[0] as tf.Tensor;
+    const save = args[1] as tf.GradSaveFunc;
+    const y = tf.tidy(() => {
+      const { mean, variance } = tf.moments(input, axes, true);
+      return tf.mul(tf.sub(input, mean), tf.rsqrt(tf.add(variance, eps)));
+    });
+    save([input, y]);
+    return {
+      value: y,
+      gradFunc: (dyIn: tf.Tensor | tf.Tensor[], [xs, ys]: tf.Tensor[]) =>
+        tf.tidy(() => {
+          const dy = dyIn as tf.Tensor;
+          const meanDy = tf.mean(dy, axes, true);
+          const meanDyY = tf.mean(tf.mul(dy, ys), axes, true);
+          return tf.mul(rstdOf(xs), tf.sub(tf.sub(dy, meanDy), tf.mul(ys, meanDyY)));
+        }),
+    };
+  }) as (input: tf.Tensor) => tf.Tensor;
+  return op(x);
+}
+
+/**
  * Layer normalisation over the last axis with biased variance (`torch.nn.functional.layer_norm`).
  * @param x `[..., C]`
  * @param weight `[C]` or null, @param bias `[C]` or null
@@ -25,8 +54,7 @@ export function layerNorm(
     }
   }
   return tf.tidy(() => {
-    const { mean, variance } = tf.moments(x, -1, true);
-    let y = tf.mul(tf.sub(x, mean), tf.rsqrt(tf.add(variance, eps)));
+    let y = standardize(x, [x.rank - 1], eps);
     if (weight !== null) y = tf.mul(y, weight);
     if (bias !== null) y = tf.add(y, bias);
     return y;
@@ -88,8 +116,7 @@ export function instanceNorm(
 ): tf.Tensor4D {
   if (x.rank !== 4) throw new Error(`instanceNorm: x must be [B,H,W,C], got [${x.shape}]`);
   return tf.tidy(() => {
-    const { mean, variance } = tf.moments(x, [1, 2], true);
-    let y = tf.mul(tf.sub(x, mean), tf.rsqrt(tf.add(variance, eps)));
+    let y = standardize(x, [1, 2], eps);
     if (weight !== null) y = tf.mul(y, weight);
     if (bias !== null) y = tf.add(y, bias);
     return y as tf.Tensor4D;

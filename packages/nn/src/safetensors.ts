@@ -157,10 +157,33 @@ function parseHeader(bytes: Uint8Array): {
 }
 
 function decode(bytes: Uint8Array, dataStart: number, e: Entry): DecodedTensor['values'] {
+  return decodeRawValues(e.dtype, bytes.subarray(dataStart + e.begin, dataStart + e.end), e.name);
+}
+
+/**
+ * Decodes raw little-endian element bytes of `dtype` to host values, as the safetensors reader does
+ * (floats → float32, integers → int32 with I64 values required to fit, BOOL → 0/1). Shared by readers of
+ * other containers (e.g. PyTorch storages). Throws `safetensors: ...` naming `name` on an I64 overflow.
+ * @param raw the bytes (any alignment; copied)
+ * @example
+ * decodeRawValues('BF16', Uint8Array.of(0x80, 0x3f)); // Float32Array [1]
+ */
+export function decodeRawValues(
+  dtype: SafetensorsDtype,
+  raw: Uint8Array,
+  name = 'tensor',
+): DecodedTensor['values'] {
+  if (raw.byteLength % BYTES[dtype] !== 0) {
+    fail(`tensor '${name}': ${raw.byteLength} bytes is not a whole number of ${dtype} elements`);
+  }
   // Copy into a fresh, aligned buffer: the data may start at any byte offset. (Not `bytes.slice`:
   // on a Node Buffer that is a view, not a copy.)
-  const raw = new Uint8Array(bytes.subarray(dataStart + e.begin, dataStart + e.end)).buffer;
-  switch (e.dtype) {
+  const buffer = new Uint8Array(raw).buffer;
+  return decodeAligned(dtype, buffer, name);
+}
+
+function decodeAligned(dtype: SafetensorsDtype, raw: ArrayBuffer, name: string): DecodedTensor['values'] {
+  switch (dtype) {
     case 'F32':
       return new Float32Array(raw);
     case 'F64':
@@ -177,7 +200,7 @@ function decode(bytes: Uint8Array, dataStart: number, e: Entry): DecodedTensor['
       for (let i = 0; i < out.length; i++) {
         const low = words[2 * i];
         if (words[2 * i + 1] !== low >> 31) {
-          fail(`tensor '${e.name}': I64 value at index ${i} does not fit in int32 (tfjs has no int64)`);
+          fail(`tensor '${name}': I64 value at index ${i} does not fit in int32 (tfjs has no int64)`);
         }
         out[i] = low;
       }

@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
+import { rearrangement } from './rearrangement.js';
 
 type Pair = number | readonly [number, number];
 
@@ -81,14 +82,30 @@ export function roll(
   const s = typeof shifts === 'number' ? [shifts] : [...shifts];
   const a = typeof axes === 'number' ? [axes] : [...axes];
   if (s.length !== a.length) throw new Error(`roll: ${s.length} shifts for ${a.length} axes`);
+  s.forEach((shift, i) => {
+    const axis = a[i] < 0 ? x.rank + a[i] : a[i];
+    if (!Number.isInteger(axis) || axis < 0 || axis >= x.rank) {
+      throw new Error(`roll: axis ${a[i]} out of range for rank ${x.rank}`);
+    }
+    if (!Number.isInteger(shift)) throw new Error(`roll: shift must be an integer, got ${shift}`);
+  });
+  return rearrangement(
+    (t) => rollBySlices(t, s, a),
+    (dy) =>
+      rollBySlices(
+        dy,
+        s.map((v) => -v),
+        a,
+      ),
+  )(x);
+}
+
+/** `roll` built from slice + concat, arguments checked (autodiff of it would keep the sliced inputs). */
+function rollBySlices(x: tf.Tensor, s: readonly number[], a: readonly number[]): tf.Tensor {
   return tf.tidy(() => {
     let y = x;
     s.forEach((shift, i) => {
       const axis = a[i] < 0 ? x.rank + a[i] : a[i];
-      if (!Number.isInteger(axis) || axis < 0 || axis >= x.rank) {
-        throw new Error(`roll: axis ${a[i]} out of range for rank ${x.rank}`);
-      }
-      if (!Number.isInteger(shift)) throw new Error(`roll: shift must be an integer, got ${shift}`);
       const n = x.shape[axis];
       const k = ((shift % n) + n) % n;
       if (k === 0) return;

@@ -41,6 +41,10 @@ async function checkGrads(
 describe('gradients match finite differences', () => {
   const convCases: [string, number[], number[], Conv2dOptions][] = [
     ['stride 2, padding 1', [1, 6, 7, 3], [3, 3, 3, 4], { stride: 2, padding: 1 }],
+    // stride 1 on cpu: tfjs's input gradient and the im2col matMul weight gradient
+    ['stride 1, padding 1 (im2col weight gradient)', [2, 5, 6, 3], [3, 3, 3, 4], { padding: 1 }],
+    ['1x1, batch 2', [2, 4, 3, 5], [1, 1, 5, 2], {}],
+    ['stride 1, dilation 2', [1, 7, 7, 2], [3, 3, 2, 3], { padding: 2, dilation: 2 }],
     ['dilation 2 with stride 2', [1, 9, 8, 2], [3, 3, 2, 3], { stride: 2, padding: 2, dilation: 2 }],
     ['groups 2', [1, 5, 5, 4], [3, 3, 2, 4], { padding: 1, groups: 2 }],
     ['depthwise, dilation 2', [1, 7, 6, 3], [3, 3, 1, 6], { padding: 1, dilation: [2, 1], groups: 3 }],

@@ -1,17 +1,19 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import '@tensorflow/tfjs-backend-cpu';
 import { useWebGPUForTests } from '@cvm/backend';
 import { expectClose, finiteDifferenceGradient } from '@cvm/test-utils';
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { interpolateBilinear } from '../src/index.js';
-import { Fixture } from './helpers.js';
+import { FIXTURES, Fixture } from './helpers.js';
 
 let fx: Fixture;
 let cases: Record<string, { in: number[]; size: [number, number] }>;
 beforeAll(async () => {
   await tf.setBackend('cpu');
   fx = new Fixture('train.safetensors');
-  cases = JSON.parse(fx.contents.metadata.interp);
+  cases = JSON.parse(JSON.parse(readFileSync(join(FIXTURES, 'train.meta.json'), 'utf8')).interp);
 });
 
 async function checkAll(backend: string): Promise<void> {

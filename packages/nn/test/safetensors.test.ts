@@ -6,6 +6,7 @@ import { expectNoLeaks } from '@cvm/test-utils';
 import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
+  decodeRawValues,
   bfloat16BitsToFloat32,
   encodeSafetensors,
   float16BitsToFloat32,
@@ -222,4 +223,18 @@ describe('corrupt and truncated files fail clearly', () => {
       expect(() => readSafetensors(bytes)).toThrow(/^safetensors: /);
     });
   }
+});
+
+describe('decodeRawValues', () => {
+  it('decodes unaligned raw bytes of every float width and refuses partial elements', () => {
+    const bytes = Uint8Array.of(0xff, 0x80, 0x3f, 0x00, 0x3c); // one junk byte, then BF16 1.0, F16 1.0
+    expect(Array.from(decodeRawValues('BF16', bytes.subarray(1, 3)))).toEqual([1]);
+    expect(Array.from(decodeRawValues('F16', bytes.subarray(3, 5)))).toEqual([1]);
+    expect(() => decodeRawValues('F32', bytes.subarray(0, 3), 'w')).toThrow(
+      /'w': 3 bytes is not a whole number of F32/,
+    );
+    const big = new Uint8Array(8);
+    big[4] = 1; // 2^32 as I64
+    expect(() => decodeRawValues('I64', big, 'n')).toThrow(/'n': I64 value at index 0 does not fit in int32/);
+  });
 });

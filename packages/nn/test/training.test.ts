@@ -1,9 +1,11 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import '@tensorflow/tfjs-backend-cpu';
 import { expectClose, expectNoLeaks } from '@cvm/test-utils';
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { AdamW, BatchNorm2d, clipGradNorm, loadStateDict, polynomialLR } from '../src/index.js';
-import { Fixture } from './helpers.js';
+import { FIXTURES, Fixture } from './helpers.js';
 
 let fx: Fixture;
 beforeAll(async () => {
@@ -79,7 +81,7 @@ describe('BatchNorm2d matches torch.nn.BatchNorm2d', () => {
 
 describe('AdamW + polynomialLR + clipGradNorm match torch over 5 steps', () => {
   it('parameters, learning rates, norms and final moments', async () => {
-    const meta = JSON.parse(fx.contents.metadata.opt);
+    const meta = JSON.parse(JSON.parse(readFileSync(join(FIXTURES, 'train.meta.json'), 'utf8')).opt);
     const names = ['conv.weight', 'conv.bias', 'norm.weight'];
     const vars = names.map((n) => tf.variable(fx.tensor(`opt.init.${n}`)));
     const opt = new AdamW(

@@ -2,8 +2,10 @@ import { type DecodedTensor, type LoadReport, loadStateDict, toTorchLayout } fro
 import * as tf from '@tensorflow/tfjs-core';
 import type { Encoder } from '../encoder.js';
 import { isLoRAParameter } from '../fine-tuning.js';
+import { VisionTransformer } from '../vit.js';
 import { type NamingScheme, renameCheckpoint } from './key-maps.js';
 import { type CheckpointContents, readCheckpoint } from './read-checkpoint.js';
+import { resamplePositionEmbedding } from './resample-position.js';
 
 /** What `loadCheckpoint` did: PyTorch's `load_state_dict` report plus where the weights came from. */
 export interface CheckpointReport extends LoadReport {
@@ -13,6 +15,8 @@ export interface CheckpointReport extends LoadReport {
   ignored: string[];
   /** Where the state dict sat inside a torch file (`''`, `'state_dict_ema'`, `'model'`, ...). */
   stateDictPath: string;
+  /** Learned position embeddings resampled (bicubic) from the checkpoint's square grid to the encoder's. */
+  resampled: string[];
 }
 
 /** Options of `loadCheckpoint`. */
@@ -27,6 +31,26 @@ function toTensor(t: DecodedTensor): tf.Tensor {
 }
 
 /**
+ * timm-style: a learned position embedding stored for another (square) grid is resampled bicubically
+ * to each ViT's own grid in place (SAK's stage 1 at 384² → stage 2 at 448×576). Returns the names.
+ */
+function adaptPositionGrids(encoder: Encoder, tensors: Map<string, DecodedTensor>): string[] {
+  const done: string[] = [];
+  for (const [path, m] of encoder.namedModules()) {
+    if (!(m instanceof VisionTransformer) || m.config.position.type !== 'learned' || !m.pos_embed) continue;
+    const key = path ? `${path}.pos_embed` : 'pos_embed';
+    const t = tensors.get(key);
+    if (!t || t.shape[1] === m.pos_embed.shape[1]) continue;
+    const adapted = resamplePositionEmbedding(t, m.numPrefixTokens, m.config.position.grid);
+    if (adapted) {
+      tensors.set(key, adapted);
+      done.push(key);
+    }
+  }
+  return done;
+}
+
+/**
  * Loads decoded checkpoint contents into an encoder (see `loadCheckpoint`).
  */
 export function loadCheckpointContents(
@@ -35,6 +59,7 @@ export function loadCheckpointContents(
   { strict = true }: LoadCheckpointOptions = {},
 ): CheckpointReport {
   const renamed = renameCheckpoint(encoder.family, contents.tensors);
+  const resampled = adaptPositionGrids(encoder, renamed.tensors);
   const tensors = new Map<string, tf.Tensor>();
   for (const [k, v] of renamed.tensors) tensors.set(k, toTensor(v));
   for (const [k, v] of Object.entries(encoder.computedBuffers())) {
@@ -54,9 +79,14 @@ export function loadCheckpointContents(
       scheme: renamed.scheme,
       ignored: renamed.ignored,
       stateDictPath: contents.stateDictPath,
+      resampled,
     };
   } catch (e) {
-    throw new Error(`loadCheckpoint (${contents.format}, ${renamed.scheme} names): ${(e as Error).message}`);
+    const message = (e as Error).message;
+    const hint = /pos_embed expected/.test(message)
+      ? "\n  (the checkpoint's position grid differs from the encoder's: create it with the checkpoint's grid, e.g. createEncoder('sak_vitb16', { position: { type: 'learned', grid: [32, 32] } }))"
+      : '';
+    throw new Error(`loadCheckpoint (${contents.format}, ${renamed.scheme} names): ${message}${hint}`);
   } finally {
     tf.dispose([...tensors.values()]);
   }

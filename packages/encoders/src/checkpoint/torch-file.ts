@@ -1,4 +1,4 @@
-import { bfloat16BitsToFloat32, type DecodedTensor, float16BitsToFloat32 } from '@cvm/nn';
+import { type DecodedTensor, decodeRawValues } from '@cvm/nn';
 import { type PickleValue, PyObject, PyTuple, TorchTensor, torchPersistentLoad, unpickle } from './pickle.js';
 import { readZip } from './zip.js';
 
@@ -27,41 +27,6 @@ function fail(message: string): never {
   throw new Error(`torch file: ${message}`);
 }
 
-/** Decodes a whole storage to float32 / int32 / 0-1 bytes. */
-function decodeStorage(type: string, raw: Uint8Array): Float32Array | Int32Array | Uint8Array {
-  const aligned = new Uint8Array(raw).buffer; // copy: storages may start at any byte offset
-  switch (type) {
-    case 'FloatStorage':
-      return new Float32Array(aligned);
-    case 'HalfStorage':
-      return float16BitsToFloat32(new Uint16Array(aligned));
-    case 'BFloat16Storage':
-      return bfloat16BitsToFloat32(new Uint16Array(aligned));
-    case 'DoubleStorage':
-      return Float32Array.from(new Float64Array(aligned));
-    case 'LongStorage': {
-      const big = new BigInt64Array(aligned);
-      return Int32Array.from(big, (v) => {
-        if (v > 2147483647n || v < -2147483648n)
-          fail('an int64 value does not fit in int32 (tfjs has no int64)');
-        return Number(v);
-      });
-    }
-    case 'IntStorage':
-      return new Int32Array(aligned);
-    case 'ShortStorage':
-      return Int32Array.from(new Int16Array(aligned));
-    case 'CharStorage':
-      return Int32Array.from(new Int8Array(aligned));
-    case 'ByteStorage':
-      return Int32Array.from(new Uint8Array(aligned));
-    case 'BoolStorage':
-      return new Uint8Array(aligned).map((v) => (v ? 1 : 0));
-    default:
-      return fail(`unsupported storage type ${type}`);
-  }
-}
-
 /**
  * Opens a `torch.save` zip file (PyTorch ≥ 1.6) with the restricted unpickler: reads `<root>/data.pkl`
  * and resolves storages from `<root>/data/<key>` lazily. Legacy (pre-1.6, non-zip) files are refused.
@@ -86,7 +51,11 @@ export function readTorchFile(bytes: Uint8Array): TorchFile {
       if (!raw) fail(`storage '${s.key}' is missing from the archive (truncated?)`);
       if (raw.byteLength % item.bytes !== 0)
         fail(`storage '${s.key}' has ${raw.byteLength} bytes, not a multiple of ${item.bytes}`);
-      values = decodeStorage(s.storageType, raw);
+      try {
+        values = decodeRawValues(item.dtype, raw, `storage ${s.key}`);
+      } catch (e) {
+        return fail((e as Error).message.replace(/^safetensors: /, ''));
+      }
       cache.set(s.key, values);
     }
     const { shape, stride, offset } = t;

@@ -1,0 +1,65 @@
+/**
+ * tfjs-backend-wasm as cvm's CPU backend: XNNPACK with SIMD, threads in Node and in cross-origin
+ * isolated pages, and the kernels training needs ({@link registerWasmTrainingKernels}).
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import { registerWasmTrainingKernels } from './kernels/register.js';
+
+export interface WasmBackendOptions {
+  /**
+   * Threads for XNNPACK's pool. Default: every core (Node's `availableParallelism()`, the browser's
+   * `navigator.hardwareConcurrency`), at most 8. Threads need SharedArrayBuffer: always there in
+   * Node, and in browsers only on cross-origin isolated pages (COOP/COEP headers).
+   */
+  threads?: number;
+}
+
+const isNode = typeof (globalThis as { process?: NodeJS.Process }).process?.versions?.node === 'string';
+
+function defaultThreads(): number {
+  const cores = (globalThis as { navigator?: { hardwareConcurrency?: number } }).navigator
+    ?.hardwareConcurrency;
+  return Math.min(cores ?? 1, 8);
+}
+
+/**
+ * Registers tfjs's wasm backend (its package must be installed) with the training kernels, and in
+ * Node a factory that runs the threaded-SIMD build. Call before `tf.setBackend('wasm')`; the thread
+ * count is fixed when the backend initialises (`tf.removeBackend('wasm')` and call again to change it).
+ */
+export async function registerWasmBackend(options: WasmBackendOptions = {}): Promise<void> {
+  const wasm = await import('@tensorflow/tfjs-backend-wasm');
+  registerWasmTrainingKernels();
+  const threads =
+    options.threads ?? (isNode ? (await import('./node-threads.js')).defaultWasmThreads() : defaultThreads());
+  if (!Number.isInteger(threads) || threads < 1) {
+    throw new Error(`registerWasmBackend: threads must be a positive integer, got ${threads}`);
+  }
+  if (tf.engine().registry.wasm) return; // Already initialised: its thread count stays.
+  wasm.setThreadsCount(threads);
+  if (!isNode) {
+    // The package's own factory: threaded build when the page may share memory, else SIMD only.
+    if (!tf.findBackendFactory('wasm')) {
+      throw new Error(
+        'registerWasmBackend: the wasm backend was removed; reload the page to register it again',
+      );
+    }
+    return;
+  }
+  const { loadThreadedWasmModule } = await import('./node-threads.js');
+  if (tf.findBackendFactory('wasm')) tf.removeBackend('wasm');
+  tf.registerBackend(
+    'wasm',
+    async () => {
+      wasm.setThreadsCount(threads);
+      return new wasm.BackendWasm((await loadThreadedWasmModule()) as never);
+    },
+    2,
+  );
+}
+
+/** Threads the active wasm backend runs XNNPACK with (1 on the single-threaded builds). */
+export async function wasmThreadsCount(): Promise<number> {
+  const wasm = await import('@tensorflow/tfjs-backend-wasm');
+  return wasm.getThreadsCount();
+}

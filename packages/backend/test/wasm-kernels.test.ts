@@ -1,0 +1,148 @@
+import * as tf from '@tensorflow/tfjs-core';
+import '@tensorflow/tfjs-backend-cpu';
+import { expectClose, seededUniform } from '@cvm/test-utils';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { registerWasmBackend, wasmThreadsCount } from '../src/index.js';
+import { CONV_CASES } from './conv-cases.js';
+
+/** Runs `f` on a backend and returns its outputs as plain arrays (no tensors left behind). */
+async function on(backend: string, f: () => tf.Tensor[]): Promise<Float32Array[]> {
+  await tf.setBackend(backend);
+  const before = tf.memory().numTensors;
+  const outs = f();
+  const values = await Promise.all(outs.map(async (t) => (await t.data()) as Float32Array));
+  tf.dispose(outs);
+  expect(tf.memory().numTensors).toBe(before);
+  return values;
+}
+
+/** Value and gradients of sum(op(x, w) · r), from seeded inputs, with x and w as the arguments. */
+function valueAndGrads(
+  op: (x: tf.Tensor, w: tf.Tensor) => tf.Tensor,
+  xShape: number[],
+  wShape: number[],
+  seed: number,
+  withGrads = true,
+): () => tf.Tensor[] {
+  return () =>
+    tf.tidy(() => {
+      const x = seededUniform(xShape, seed);
+      const w = seededUniform(wShape, seed + 1);
+      const y = op(x, w);
+      if (!withGrads) return [y];
+      const r = seededUniform(y.shape, seed + 2);
+      const g = tf.grads((a: tf.Tensor, b: tf.Tensor) => tf.sum(tf.mul(op(a, b), r)));
+      return [y, ...g([x, w])];
+    });
+}
+
+async function expectSameOnWasmAsCpu(f: () => tf.Tensor[], atol = 2e-5): Promise<void> {
+  const cpu = await on('cpu', f);
+  const wasm = await on('wasm', f);
+  for (let i = 0; i < cpu.length; i++) {
+    const scale = Math.max(1, ...Array.from(cpu[i]!, Math.abs));
+    expectClose(wasm[i]!, cpu[i]!, { atol: atol * scale });
+  }
+}
+
+beforeAll(async () => {
+  tf.env().set('IS_TEST', true); // the engine then checks each kernel for leaked intermediates
+  await registerWasmBackend({ threads: 2 });
+  await tf.setBackend('wasm');
+});
+
+afterAll(() => {
+  // Ends the pthread workers so that the process can exit.
+  tf.removeBackend('wasm');
+});
+
+describe('wasm training kernels against cpu', () => {
+  for (const [i, c] of CONV_CASES.entries()) {
+    it(`conv2d value and gradients: x ${c.x}, k ${c.k}, stride ${c.s}, pad ${c.pad}`, async () => {
+      const op = (x: tf.Tensor, w: tf.Tensor) => tf.conv2d(x as tf.Tensor4D, w as tf.Tensor4D, c.s, c.pad);
+      await expectSameOnWasmAsCpu(valueAndGrads(op, c.x, [...c.k, c.x[3]!, c.co], 10 * i));
+    });
+  }
+
+  // tfjs-core 4.22's BatchMatMul gradient does not reduce broadcast batch axes (it fails on cpu too),
+  // so broadcast products are compared by value only.
+  type MatMul = { a: number[]; b: number[]; ta: boolean; tb: boolean; broadcast?: boolean };
+  const matMuls: MatMul[] = [
+    { a: [5, 7], b: [7, 3], ta: false, tb: false },
+    { a: [7, 5], b: [7, 3], ta: true, tb: false },
+    { a: [5, 7], b: [3, 7], ta: false, tb: true },
+    { a: [7, 5], b: [3, 7], ta: true, tb: true },
+    { a: [2, 3, 5, 7], b: [1, 7, 4], ta: false, tb: false, broadcast: true },
+    { a: [4, 5, 7], b: [1, 4, 7], ta: false, tb: true, broadcast: true },
+    { a: [1, 7, 5], b: [3, 7, 4], ta: true, tb: false, broadcast: true },
+    { a: [3, 6, 5], b: [3, 6, 4], ta: true, tb: false },
+    { a: [2, 64, 48], b: [2, 64, 40], ta: true, tb: false }, // per-matrix XNNPACK path
+    { a: [2, 64, 48], b: [2, 40, 48], ta: false, tb: true },
+    { a: [2, 3, 64, 48], b: [2, 3, 48, 40], ta: false, tb: false },
+  ];
+  for (const [i, c] of matMuls.entries()) {
+    it(`matMul value${c.broadcast ? '' : ' and gradients'}: a ${c.a}${c.ta ? 'ᵀ' : ''}, b ${c.b}${c.tb ? 'ᵀ' : ''}`, async () => {
+      const op = (a: tf.Tensor, b: tf.Tensor) => tf.matMul(a, b, c.ta, c.tb);
+      await expectSameOnWasmAsCpu(valueAndGrads(op, c.a, c.b, 100 + 10 * i, !c.broadcast));
+    });
+  }
+});
+
+describe('wasm heap kernels against cpu', () => {
+  const x = () => seededUniform([3, 5, 4, 6], 11);
+  const cases: [string, () => tf.Tensor[]][] = [
+    ['Slice inner window', () => [tf.slice(x(), [1, 2, 1, 3], [2, 3, 2, 2])]],
+    ['Slice of full trailing axes', () => [tf.slice(x(), [1, 1, 0, 0], [2, 3, -1, -1])]],
+    [
+      'Slice rank 1 and 2',
+      () => [tf.slice(tf.range(0, 10), 3, 4), tf.slice(tf.reshape(x(), [15, 24]), [2, 5], [7, 9])],
+    ],
+    ['Slice of int32', () => [tf.slice(tf.cast(tf.mul(x(), 100), 'int32'), [0, 1, 1, 0], [3, 2, 2, 6])]],
+    ['SplitV', () => tf.split(x(), [1, 3, 1], 1)],
+    ['SplitV last axis', () => tf.split(x(), 3, 3)],
+    ['Unpack', () => tf.unstack(x(), 2)],
+    [
+      'Slice gradient',
+      () => tf.grads((a: tf.Tensor) => tf.sum(tf.square(tf.slice(a, [1, 0, 1, 2], [2, 5, 2, 3]))))([x()]),
+    ],
+  ];
+  for (const [name, f] of cases) {
+    it(`${name} matches cpu exactly`, async () => {
+      const g = () => tf.tidy(() => f().map((t) => tf.cast(t, 'float32')));
+      const cpu = await on('cpu', g);
+      const wasm = await on('wasm', g);
+      expect(wasm.length).toBe(cpu.length);
+      for (let i = 0; i < cpu.length; i++) expect(Array.from(wasm[i]!)).toEqual(Array.from(cpu[i]!));
+    });
+  }
+});
+
+describe('wasm threads', () => {
+  it('gives the same results with 1 and 2 threads', async () => {
+    const f = () =>
+      tf.tidy(() => {
+        const convGrads = valueAndGrads(
+          (x, w) => tf.conv2d(x as tf.Tensor4D, w as tf.Tensor4D, 2, 'same'),
+          [2, 32, 40, 16],
+          [3, 3, 16, 32],
+          7,
+        )();
+        const mm = valueAndGrads((a, b) => tf.matMul(a, b, true, false), [300, 200], [300, 150], 9)();
+        return [...convGrads, ...mm];
+      });
+    expect(await wasmThreadsCount()).toBe(2);
+    const two = await on('wasm', f);
+    tf.removeBackend('wasm');
+    await registerWasmBackend({ threads: 1 });
+    await tf.setBackend('wasm');
+    expect(await wasmThreadsCount()).toBe(1);
+    const one = await on('wasm', f);
+    for (let i = 0; i < one.length; i++) expectClose(two[i]!, one[i]!, { atol: 0 });
+  });
+
+  it('rejects a thread count that is not a positive integer', async () => {
+    await expect(registerWasmBackend({ threads: 0 })).rejects.toThrow(
+      /threads must be a positive integer, got 0/,
+    );
+  });
+});

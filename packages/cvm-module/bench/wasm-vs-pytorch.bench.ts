@@ -1,0 +1,198 @@
+/**
+ * `pnpm --filter @cvm/backend bench [-- --threads N] [--sizes 224x288,448x576] [--train 224x288]
+ *   [--runs 1] [--scaling] [--no-pytorch] [--json]`
+ *
+ * The CvM (default, paper-size configuration, 2 views, batch 1) on tfjs-backend-wasm as @cvm/backend
+ * sets it up (XNNPACK, SIMD, threads, training kernels, fused cost volume) next to PyTorch on the same
+ * machine in the same run (bench/cvm_pytorch_bench.py: the restatement the parity fixtures are made
+ * with; Debian python3-torch, same thread count). Prints per size the forward time and per training
+ * size the time of a training step (forward, backward, Adam update), with ratios tfjs / PyTorch, the
+ * peaks (live tensor bytes and wasm heap size beside PyTorch's peak RSS), the training step's kernel
+ * breakdown and, with --scaling, the forward with 1 thread against N. Times vary 2–3× with machine load:
+ * compare the ratios, which are measured back to back.
+ */
+import { spawnSync } from 'node:child_process';
+import { availableParallelism } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { registerWasmBackend, wasmThreadsCount } from '@cvm/backend';
+import { benchArgs, handheldTwoViewRig, median, timeOnce } from '@cvm/test-utils/bench';
+// The union package registers every stock gradient (tfjs-core alone has none).
+import '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
+import { CrossViewModule } from '../src/index.js';
+
+const { flag, option, json, log } = benchArgs();
+const threads = Number(option('threads', String(Math.min(availableParallelism(), 8))));
+const sizes = option('sizes', '224x288,448x576').split(',').filter(Boolean);
+const trainSizes = option('train', '224x288').split(',').filter(Boolean);
+const runs = Number(option('runs', '1'));
+const parseSize = (s: string) => s.split('x').map(Number) as [number, number];
+
+function cameras(h: number, w: number) {
+  const rig = handheldTwoViewRig(h, w);
+  return { intrinsics: [rig.intrinsics, rig.intrinsics], cameraToWorld: rig.cameraToWorld };
+}
+
+/** First call timed alone, then the median of `runs` more (seconds). */
+async function timeIt(f: () => Promise<void>): Promise<{ first: number; median: number }> {
+  const first = await timeOnce(f);
+  const times: number[] = [];
+  for (let i = 0; i < runs; i++) times.push(await timeOnce(f));
+  return { first, median: times.length ? median(times) : first };
+}
+
+/** Bytes of the wasm backend's linear memory (it only grows). */
+function wasmHeapBytes(): number {
+  const m = (tf.backend() as unknown as { wasm: { wasmMemory?: WebAssembly.Memory; HEAPU8: Uint8Array } })
+    .wasm;
+  return (m.wasmMemory?.buffer ?? m.HEAPU8.buffer).byteLength;
+}
+
+function inputs(h: number, w: number): tf.Tensor4D[] {
+  return [1, 2].map((seed) => tf.randomUniform([1, h, w, 3], 0, 1, 'float32', seed) as tf.Tensor4D);
+}
+
+async function forwardTime(model: CrossViewModule, size: string) {
+  const [h, w] = parseSize(size);
+  const images = inputs(h, w);
+  const cams = cameras(h, w);
+  const t = await timeIt(async () => {
+    const out = model.forward(images, cams);
+    await Promise.all(out.map((o) => o.data()));
+    tf.dispose(out);
+  });
+  tf.dispose(images);
+  return t;
+}
+
+interface KernelRow {
+  name: string;
+  ms: number;
+  calls: number;
+}
+
+async function trainStep(model: CrossViewModule, size: string) {
+  const [h, w] = parseSize(size);
+  const images = inputs(h, w);
+  const cams = cameras(h, w);
+  const vars = model.namedParameters().map(([, v]) => v as tf.Variable);
+  const optimizer = tf.train.adam(1e-4);
+  const step = async () => {
+    const loss = optimizer.minimize(
+      () => tf.addN(model.forward(images, cams).map((o) => tf.mean(tf.square(o)))) as tf.Scalar,
+      true,
+      vars,
+    );
+    await loss!.data();
+    loss!.dispose();
+  };
+  const t = await timeIt(step);
+  // One more step under tf.profile: peak of live tensor bytes and the kernel breakdown.
+  const before = tf.memory().numBytes;
+  const info = await tf.profile(step);
+  const byName = new Map<string, KernelRow>();
+  for (const k of info.kernels) {
+    const row = byName.get(k.name) ?? { name: k.name, ms: 0, calls: 0 };
+    row.ms += k.kernelTimeMs as number;
+    row.calls++;
+    byName.set(k.name, row);
+  }
+  const kernels = [...byName.values()].sort((a, b) => b.ms - a.ms);
+  tf.dispose(images);
+  optimizer.dispose();
+  return {
+    ...t,
+    peakTensorMiB: (info.peakBytes - before) / 2 ** 20,
+    heapMiB: wasmHeapBytes() / 2 ** 20,
+    kernels,
+  };
+}
+
+function pytorch(mode: 'forward' | 'train', size: string, n: number) {
+  if (flag('no-pytorch')) return undefined;
+  const script = fileURLToPath(new URL('./cvm_pytorch_bench.py', import.meta.url));
+  const r = spawnSync(
+    '/usr/bin/python3',
+    [script, '--threads', String(n), '--size', size, '--mode', mode, '--runs', String(runs)],
+    {
+      encoding: 'utf8',
+    },
+  );
+  if (r.status !== 0) {
+    log(
+      `  PyTorch ${mode} ${size}: failed (${(r.stderr || r.error?.message || '').trim().split('\n').pop()})`,
+    );
+    return undefined;
+  }
+  return JSON.parse(r.stdout.trim().split('\n').pop()!) as {
+    first_s: number;
+    median_s: number;
+    peak_rss_mib: number;
+  };
+}
+
+async function useWasm(n: number) {
+  if (tf.engine().registry.wasm) tf.removeBackend('wasm');
+  await registerWasmBackend({ threads: n });
+  await tf.setBackend('wasm');
+  return wasmThreadsCount();
+}
+
+const ratio = (a: number, b?: number) => (b ? `${(a / b).toFixed(2)}×` : '—');
+
+async function main() {
+  const actual = await useWasm(threads);
+  let model = new CrossViewModule();
+  log(
+    `CvM (default configuration), 2 views, batch 1; tfjs-backend-wasm with ${actual} thread(s); PyTorch ${threads} thread(s)`,
+  );
+  const result: Record<string, unknown> = { threads: actual, forward: [], train: [], scaling: [] };
+
+  log('\nforward      tfjs first  tfjs median   PyTorch median   ratio');
+  for (const size of sizes) {
+    const t = await forwardTime(model, size);
+    const p = pytorch('forward', size, threads);
+    log(
+      `${size.padEnd(10)} ${t.first.toFixed(2).padStart(10)}s ${t.median.toFixed(2).padStart(11)}s ${(p ? `${p.median_s.toFixed(2)}s` : '—').padStart(16)} ${ratio(t.median, p?.median_s).padStart(7)}`,
+    );
+    (result.forward as unknown[]).push({ size, tfjs: t, pytorch: p });
+  }
+
+  for (const size of trainSizes) {
+    const t = await trainStep(model, size);
+    const p = pytorch('train', size, threads);
+    log(
+      `\ntraining step ${size}: tfjs ${t.median.toFixed(2)} s (first ${t.first.toFixed(2)} s), PyTorch ${p ? `${p.median_s.toFixed(2)} s` : '—'}, ratio ${ratio(t.median, p?.median_s)}`,
+    );
+    log(
+      `  peak: tfjs live tensors ${t.peakTensorMiB.toFixed(0)} MiB, wasm heap ${t.heapMiB.toFixed(0)} MiB; PyTorch peak RSS ${p ? `${p.peak_rss_mib.toFixed(0)} MiB` : '—'}`,
+    );
+    const total = t.kernels.reduce((s, k) => s + k.ms, 0);
+    log('  kernel breakdown (profiled step):');
+    for (const k of t.kernels.slice(0, 15)) {
+      log(
+        `    ${k.name.padEnd(26)} ${k.ms.toFixed(0).padStart(8)} ms ${((100 * k.ms) / total).toFixed(1).padStart(5)}% ${String(k.calls).padStart(6)} calls`,
+      );
+    }
+    (result.train as unknown[]).push({ size, tfjs: { ...t, kernels: t.kernels.slice(0, 30) }, pytorch: p });
+  }
+
+  if (flag('scaling') && threads > 1) {
+    const size = sizes[0]!;
+    log(`\nthread scaling, forward ${size}:`);
+    for (const n of [threads, 1]) {
+      // Variables live on the backend: a new instance needs a new model.
+      model.dispose();
+      const got = await useWasm(n);
+      model = new CrossViewModule();
+      const t = await forwardTime(model, size);
+      log(`  ${got} thread(s): ${t.median.toFixed(2)} s`);
+      (result.scaling as unknown[]).push({ threads: got, size, seconds: t.median });
+    }
+  }
+  if (json) console.log(JSON.stringify(result));
+  model.dispose();
+  tf.removeBackend('wasm'); // ends the pthread workers
+}
+
+await main();
