@@ -71,7 +71,11 @@ if (last.tensors !== first.tensors || maxTensors !== first.tensors) {
 }
 // Resident memory may wander with the allocator; a leak of one batch per step would add gigabytes.
 if (rssGrowth > MAX_RSS_GROWTH_MIB) {
-  console.error(`FAIL: resident memory grew by ${rssGrowth.toFixed(0)} MiB (bound ${MAX_RSS_GROWTH_MIB} MiB)`);
+  console.error(
+    `FAIL: resident memory grew by ${rssGrowth.toFixed(0)} MiB (bound ${MAX_RSS_GROWTH_MIB} MiB)`,
+  );
   process.exit(1);
 }
 console.log(`OK: tf.memory().numTensors flat, resident memory grew ${rssGrowth.toFixed(0)} MiB`);
+// The wasm backend's worker threads would keep the process alive.
+process.exit(0);

@@ -77,8 +77,7 @@ export interface TrainConfig {
 
 /**
  * Values every preset starts from: the embedded default, sized so that the baseline and the CvM model
- * together train in about 10 minutes on 2 shared CPU cores with tfjs's stock cpu kernels (whose
- * convolution filter gradient is ~80× slower than the forward pass: it dominates every step).
+ * together train in about 10 minutes on 2 CPU cores with the backend `auto` picks here (threaded wasm).
  */
 export const DEFAULTS: TrainConfig = {
   dataset: 'synthetic',
@@ -86,20 +85,20 @@ export const DEFAULTS: TrainConfig = {
   trainSplit: 'train',
   valSplit: 'val',
   views: 2,
-  size: [48, 64],
+  size: [64, 96],
   worldSeed: 0,
   trainScenes: 1000,
-  valScenes: 16,
+  valScenes: 32,
   encoder: 'vit_nano_p8',
   encoderWeights: null,
-  encoderDim: 32,
+  encoderDim: null,
   encoderLayers: null,
   cvm: 'full',
-  cvmSize: 'tiny',
+  cvmSize: 'small',
   depthCandidates: null,
   tasks: null,
-  steps: 30,
-  batch: 2,
+  steps: 300,
+  batch: 4,
   lr: 1e-3,
   weightDecay: 1e-6,
   lrPower: 0.9,
@@ -108,12 +107,12 @@ export const DEFAULTS: TrainConfig = {
   backend: 'auto',
   augment: 'protocol',
   padColor: 'black',
-  evalEvery: 15,
+  evalEvery: 100,
   valSamples: 0,
-  checkpointEvery: 15,
+  checkpointEvery: 100,
   keepLast: 2,
   predictionSamples: 3,
-  logEvery: 5,
+  logEvery: 20,
   workers: 1,
   baseline: 'train',
   runDir: 'runs/default',
@@ -146,13 +145,14 @@ const PAPER_PROTOCOL: Partial<TrainConfig> = {
 export const PRESETS: Readonly<Record<string, { description: string; values: Partial<TrainConfig> }>> = {
   default: {
     description:
-      'the embedded synthetic world, vit_nano_p8 (width 32) + a tiny CvM, 2 views at 48×64, 30 steps; CvM and a baseline without it',
+      'the embedded synthetic world, vit_nano_p8 + a small CvM, 2 views at 64×96, batch 4, 300 steps; CvM and a baseline without it',
     values: {},
   },
   tiny: {
     description: 'a few steps at 32×48 on a handful of scenes (tests, smoke runs)',
     values: {
       size: [32, 48],
+      encoderDim: 32,
       trainScenes: 8,
       valScenes: 2,
       cvmSize: 'tiny',
