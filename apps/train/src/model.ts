@@ -1,0 +1,80 @@
+import type { CrossViewModuleConfig } from '@cvm/cvm-module';
+import { createEncoder, loadCheckpoint } from '@cvm/encoders';
+import type { TaskName } from '@cvm/metrics';
+import { type CvmVariant, datasetTasks, MultiTaskModel, type TaskDefinition } from '@cvm/mtl-heads';
+import { manualSeed } from '@cvm/nn';
+import type { CvmModeName, CvmSize, TrainConfig } from './config.js';
+
+/** CvM sizes: the paper's defaults, and two that train on a CPU in minutes. */
+const CVM_CONFIGS: Record<CvmSize, Omit<CrossViewModuleConfig, 'mode'>> = {
+  paper: {},
+  small: {
+    encoderDims: [24, 32, 48],
+    featureChannels: 48,
+    numLayers: 2,
+    adapterHidden: 96,
+    depthRange: { near: 0.5, far: 10, count: 32 },
+    upsamplerHidden: 64,
+  },
+  tiny: {
+    encoderDims: [8, 8, 16],
+    featureChannels: 16,
+    numLayers: 1,
+    adapterHidden: 16,
+    depthRange: { near: 0.5, far: 10, count: 8 },
+    upsamplerHidden: 16,
+  },
+};
+
+/** The CvM configuration of a run (its size, with `depthCandidates` applied). */
+export function cvmConfig(config: TrainConfig): Omit<CrossViewModuleConfig, 'mode'> {
+  const base = CVM_CONFIGS[config.cvmSize];
+  if (config.depthCandidates === null) return base;
+  const range = typeof base.depthRange === 'object' ? base.depthRange : { near: 0.5, far: 10 };
+  return { ...base, depthRange: { near: range.near, far: range.far, count: config.depthCandidates } };
+}
+
+/** The model's CvM variant for a command-line mode. */
+export function cvmVariant(mode: CvmModeName): CvmVariant {
+  return mode === 'selfAttention' ? 'selfAttentionOnly' : mode;
+}
+
+/** The protocol whose tasks, classes and metrics a dataset follows (the synthetic world: NYUD's). */
+export function protocolOf(config: TrainConfig): 'nyud' | 'pascal' {
+  return config.dataset === 'pascal' ? 'pascal' : 'nyud';
+}
+
+/** The run's task definitions (all of the protocol's, or the chosen ones in the paper's order). */
+export function runTasks(config: TrainConfig): TaskDefinition[] {
+  return datasetTasks(protocolOf(config), config.tasks ?? undefined);
+}
+
+export function taskNames(config: TrainConfig): TaskName[] {
+  return runTasks(config).map((t) => t.name);
+}
+
+/**
+ * Builds the run's model with seeded initial weights (`manualSeed(seed)` first, so the same seed gives
+ * the same weights), loading `encoderWeights` into the encoder when given.
+ */
+export async function buildModel(config: TrainConfig): Promise<MultiTaskModel> {
+  manualSeed(config.seed);
+  const overrides = {
+    ...(config.encoderLayers ? { outLayers: config.encoderLayers.map((l) => l - 1) } : {}),
+    ...(config.encoderDim !== null ? { embedDim: config.encoderDim } : {}),
+  };
+  const encoder = createEncoder(config.encoder, overrides);
+  if (config.encoderWeights) {
+    try {
+      await loadCheckpoint(encoder, config.encoderWeights);
+    } catch (e) {
+      encoder.dispose();
+      throw new Error(`--encoder-weights ${config.encoderWeights}: ${(e as Error).message}`);
+    }
+  }
+  return new MultiTaskModel(encoder, {
+    tasks: runTasks(config),
+    cvm: cvmVariant(config.cvm),
+    cvmConfig: cvmConfig(config),
+  });
+}
