@@ -15,7 +15,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { type BackendName, selectBackend } from '@cvm/backend';
+import { type BackendName, selectBackend, wasmThreadsCount } from '@cvm/backend';
 import { createEncoder } from '@cvm/encoders';
 // The union package registers the cpu backend and every stock gradient (tfjs-core alone has none).
 import '@tensorflow/tfjs';
@@ -30,7 +30,7 @@ const flag = (name: string, fallback: string): string => {
 };
 const json = args.includes('--json');
 const runs = Number(flag('runs', '2'));
-const backends = flag('backends', 'cpu').split(',');
+const backends = flag('backends', 'wasm,cpu').split(',');
 const [height, width] = flag('size', '64x96').split('x').map(Number);
 const dim = Number(flag('dim', '64'));
 const cvmSize = flag('cvm', 'small');
@@ -130,14 +130,31 @@ async function timeStep(
   return row;
 }
 
-function torchStep(h: number, w: number): { firstMs: number; medianMs: number; threads: number } | null {
+/** PyTorch's step on `threads` threads (the wasm backend's count, when it ran; else torch's default). */
+function torchStep(
+  h: number,
+  w: number,
+  threads: number | undefined,
+): { firstMs: number; medianMs: number; threads: number } | null {
   if (!existsSync('/usr/bin/python3')) return null;
   const script = join(dirname(fileURLToPath(import.meta.url)), 'train_step_torch.py');
   try {
     return JSON.parse(
-      execFileSync('/usr/bin/python3', [script, String(h), String(w), String(dim), String(runs), cvmSize], {
-        encoding: 'utf8',
-      }),
+      execFileSync(
+        '/usr/bin/python3',
+        [
+          script,
+          String(h),
+          String(w),
+          String(dim),
+          String(runs),
+          cvmSize,
+          ...(threads ? [String(threads)] : []),
+        ],
+        {
+          encoding: 'utf8',
+        },
+      ),
     );
   } catch (err) {
     log(`pytorch: skipped (${(err as Error).message.split('\n')[0]})`);
@@ -150,6 +167,7 @@ async function main(): Promise<void> {
   log(
     `training step: 2 views, batch 1, NYUD heads, ${cvmSize} CvM; ${height}x${width}, test encoder D=${dim}`,
   );
+  let tfjsThreads: number | undefined;
   for (const backend of backends) {
     try {
       await selectBackend([backend as BackendName]);
@@ -157,6 +175,7 @@ async function main(): Promise<void> {
       log(`${backend}: skipped (${(err as Error).message})`);
       continue;
     }
+    if (backend === 'wasm') tfjsThreads = await wasmThreadsCount();
     rows.push(
       await timeStep(
         backend,
@@ -179,7 +198,7 @@ async function main(): Promise<void> {
       }
     }
   }
-  const torch = torchStep(height, width);
+  const torch = torchStep(height, width, tfjsThreads);
   if (torch) {
     log(
       `pytorch (cpu, ${torch.threads} threads): first ${torch.firstMs.toFixed(0)} ms, median ${torch.medianMs.toFixed(0)} ms`,

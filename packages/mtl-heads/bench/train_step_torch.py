@@ -1,9 +1,10 @@
 """PyTorch timing of the same training step as bench/train-step.bench.ts (printed as JSON).
 
-/usr/bin/python3 bench/train_step_torch.py H W D [runs] [small|paper]
+/usr/bin/python3 bench/train_step_torch.py H W D [runs] [small|paper] [threads]
 Model: the test encoder (patch-16 conv + 4 residual Linear+GELU stages, width D), the small or the
 paper-size Cross-view Module of @cvm/cvm-module's reference (2 views), NYUD's four SAK heads with the CvM output
-fused at 1/4; forward, weighted loss, backward, clip 10, AdamW. float32, CPU threads as torch defaults.
+fused at 1/4; forward, weighted loss, backward, clip 10, AdamW. float32; `threads` (the tfjs side's
+thread count) sets torch.set_num_threads, else torch's default.
 """
 import json
 import os
@@ -29,6 +30,8 @@ def main():
     h, w, d = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
     runs = int(sys.argv[4]) if len(sys.argv) > 4 else 3
     paper = len(sys.argv) > 5 and sys.argv[5] == "paper"
+    if len(sys.argv) > 6:
+        torch.set_num_threads(int(sys.argv[6]))
     gen = torch.Generator().manual_seed(0)
     if paper:
         cvm = ref.cvmref.CvM((64, 96, 128), 128, 6, 2, adapter_hidden=256, up_hidden=256, depth_count=128)
