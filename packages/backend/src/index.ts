@@ -8,3 +8,4 @@ export { hasWebGPUForTests, useWebGPUForTests } from './testing.js';
 export { registerWasmBackend, wasmThreadsCount } from './wasm/wasm-backend.js';
 export type { WasmBackendOptions } from './wasm/wasm-backend.js';
 export { cpuConv2DBackpropFilterConfig, registerCpuTrainingKernels } from './cpu/conv2d-backprop-filter.js';
+export { registerWebGPUKernelFixes } from './webgpu/add-n.js';

@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { registerCpuTrainingKernels } from './cpu/conv2d-backprop-filter.js';
 import { initNodeWebGPU } from './node-webgpu.js';
 import { registerWasmBackend, wasmThreadsCount } from './wasm/wasm-backend.js';
+import { registerWebGPUKernelFixes } from './webgpu/add-n.js';
 import { describeAdapter } from './webgpu-adapter.js';
 
 /** Backends cvm knows how to bring up, in the names tfjs registers them under. */
@@ -63,6 +64,11 @@ async function register(
     if (probe.software && !options.softwareWebGPU) {
       return `the adapter ${describeAdapter(probe.info ?? {})} is a software rasteriser on the CPU (slower than wasm; pass softwareWebGPU: true to use it)`;
     }
+    const failure = tf.findBackendFactory('webgpu')
+      ? undefined
+      : await importOptional('@tensorflow/tfjs-backend-webgpu');
+    if (failure === undefined) registerWebGPUKernelFixes();
+    return failure;
   }
   if (name === 'wasm') {
     try {
@@ -90,8 +96,6 @@ async function register(
       const cpu = await importOptional('@tensorflow/tfjs-node');
       return cpu && `${gpu}; ${cpu}`;
     }
-    case 'webgpu':
-      return importOptional('@tensorflow/tfjs-backend-webgpu');
     case 'webgl':
       if (isNode) return 'WebGL needs a browser';
       return importOptional('@tensorflow/tfjs-backend-webgl');

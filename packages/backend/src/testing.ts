@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { initNodeWebGPU } from './node-webgpu.js';
+import { registerWebGPUKernelFixes } from './webgpu/add-n.js';
 
 const requiredInCI = () => process.env.CI === 'true' || process.env.CI === '1';
 
@@ -22,6 +23,7 @@ export async function hasWebGPUForTests(): Promise<boolean> {
 export async function useWebGPUForTests(): Promise<boolean> {
   if (!(await hasWebGPUForTests())) return false;
   await import(/* @vite-ignore */ '@tensorflow/tfjs-backend-webgpu');
+  registerWebGPUKernelFixes();
   if (await tf.setBackend('webgpu')) return true;
   return webGPUMissing('tf.setBackend("webgpu") resolved false');
 }
