@@ -1,20 +1,11 @@
 import '@tensorflow/tfjs-backend-cpu';
-import { expectErrorWithoutLeaks } from '@cvm/test-utils';
+import { expectErrorWithoutLeaks, SMALL_BASELINE_POSE, SMALL_INTRINSICS } from '@cvm/test-utils';
 import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { COST_VOLUME, type CostVolumeOptions, costVolume } from '../src/index.js';
 
-const K = [
-  [6, 0, 3.5],
-  [0, 6, 2.5],
-  [0, 0, 1],
-];
-const T = [
-  [1, 0, 0, 0.1],
-  [0, 1, 0, 0],
-  [0, 0, 1, 0],
-  [0, 0, 0, 1],
-];
+const K = SMALL_INTRINSICS;
+const T = SMALL_BASELINE_POSE;
 
 let ref: tf.Tensor4D;
 let nbr: tf.Tensor4D;

@@ -1,5 +1,5 @@
 import '@tensorflow/tfjs-backend-cpu';
-import { expectErrorWithoutLeaks } from '@cvm/test-utils';
+import { expectErrorWithoutLeaks, SMALL_BASELINE_POSE, SMALL_INTRINSICS } from '@cvm/test-utils';
 import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, beforeAll, describe, it } from 'vitest';
 import {
@@ -18,17 +18,8 @@ import {
   warpByDepth,
 } from '../src/index.js';
 
-const K = [
-  [6, 0, 3.5],
-  [0, 6, 2.5],
-  [0, 0, 1],
-];
-const T = [
-  [1, 0, 0, 0.1],
-  [0, 1, 0, 0],
-  [0, 0, 1, 0],
-  [0, 0, 0, 1],
-];
+const K = SMALL_INTRINSICS;
+const T = SMALL_BASELINE_POSE;
 
 let image: tf.Tensor4D;
 let depth: tf.Tensor4D;

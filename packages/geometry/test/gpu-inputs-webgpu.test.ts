@@ -1,7 +1,7 @@
 // WebGPU (Dawn in Node) must be set up before tfjs ops run on it.
 import { useWebGPUForTests } from '@cvm/backend';
 import '@tensorflow/tfjs-core/dist/register_all_gradients';
-import { expectClose, gpuResident } from '@cvm/test-utils';
+import { expectClose, gpuResident, SMALL_INTRINSICS } from '@cvm/test-utils';
 import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, describe, expect, it } from 'vitest';
 import { depthToPoints, planeSweepCoordinates, relativePose, warpByDepth } from '../src/index.js';
@@ -15,11 +15,7 @@ afterAll(() => {
   delete (globalThis as { navigator?: { gpu?: unknown } }).navigator?.gpu;
 });
 
-const K = [
-  [6, 0, 3.5],
-  [0, 6, 2.5],
-  [0, 0, 1],
-];
+const K = SMALL_INTRINSICS;
 const T = [
   [1, 0, 0, 0.1],
   [0, 1, 0, 0],

@@ -122,3 +122,20 @@ export function gpuResident(values: tf.TensorLike, shape?: number[]): tf.Tensor 
     tf.env().set('WEBGPU_CPU_FORWARD', forward);
   }
 }
+
+/**
+ * A small pinhole camera for tests on tiny images (about 8×6 px): focal 6, principal point (3.5, 2.5).
+ */
+export const SMALL_INTRINSICS: number[][] = [
+  [6, 0, 3.5],
+  [0, 6, 2.5],
+  [0, 0, 1],
+];
+
+/** `T_nbr<-ref` of a 0.1 translation along +x, the relative pose of the tests' two-view rig. */
+export const SMALL_BASELINE_POSE: number[][] = [
+  [1, 0, 0, 0.1],
+  [0, 1, 0, 0],
+  [0, 0, 1, 0],
+  [0, 0, 0, 1],
+];
