@@ -32,8 +32,11 @@ function parse(argv: readonly string[]) {
     out: { type: 'string' },
   };
   for (const o of OPTIONS) options[o.flag] = { type: 'string' };
+  // `pnpm --filter train start -- --help` hands the script a literal leading `--`, which parseArgs
+  // would read as "no options after this"; drop it so the flags count.
+  const args = argv[0] === '--' ? argv.slice(1) : [...argv];
   const { values, positionals } = parseArgs({
-    args: [...argv],
+    args,
     options,
     allowPositionals: true,
     strict: true,
