@@ -50,9 +50,9 @@ function parse(argv: readonly string[]) {
 }
 
 /**
- * The `auto` order: `@cvm/backend`'s default order without WebGPU, on which training does not run yet
- * (tfjs's WebGPU AddN, which sums the gradients of a tensor used many times, exceeds the 8 storage
- * buffers per shader stage), so a machine with only a software adapter does not pick it either.
+ * The `auto` order: `@cvm/backend`'s default order without WebGPU, on which no full training run has
+ * been made yet (it first failed in tfjs's AddN over the 8 storage buffers per shader stage, which
+ * `@cvm/backend` now splits), so a machine with only a software adapter does not pick it either.
  */
 export const AUTO_BACKENDS: readonly BackendName[] = DEFAULT_BACKEND_ORDER.filter((b) => b !== 'webgpu');
 
