@@ -70,7 +70,8 @@ function row(r: RunResult | { label: string; scores: Record<string, number>; del
 }
 
 function modeLabel(config: TrainConfig): string {
-  return config.cvm === 'none' ? 'MTL baseline (no CvM)' : `CvM (${config.cvm})`;
+  if (config.cvm !== 'none') return `CvM (${config.cvm})`;
+  return config.trainFrames === 'all' ? 'MTL baseline, multi-view data (no CvM)' : 'MTL baseline (no CvM)';
 }
 
 /** `train`: the baseline (when asked), then the model; prints the table. */
