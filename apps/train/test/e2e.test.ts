@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import {
   cpSync,
   existsSync,
@@ -10,45 +9,14 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { decodePng } from '@cvm/datasets/node';
 import { readSafetensors } from '@cvm/nn';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { main } from '../src/cli.js';
+import { cli, type Result } from './cli-process.js';
 import { OPTIONS, PRESETS } from '../src/config.js';
 import { readMetrics, type TrainRecord, type ValRecord } from '../src/metrics-log.js';
-
-const APP = join(dirname(fileURLToPath(import.meta.url)), '..');
-
-interface Result {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-  stdout: string;
-  stderr: string;
-}
-
-/** Runs the CLI in its own process (asynchronously: a long synchronous child would stall vitest's RPC). */
-function cli(args: string[], env: Record<string, string> = {}): Promise<Result> {
-  return new Promise((resolve, reject) => {
-    // One process (node with tsx's loader), so that a SIGKILL of the run is seen here as such.
-    const child = spawn(
-      process.execPath,
-      ['--conditions=cvm-source', '--import', 'tsx', join(APP, 'src', 'cli.ts'), ...args],
-      {
-        cwd: APP,
-        env: { ...process.env, ...env },
-        stdio: ['ignore', 'pipe', 'pipe'],
-      },
-    );
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.on('error', reject);
-    child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr }));
-  });
-}
 
 /** Runs the CLI in this process (commands that train nothing), capturing what it prints. */
 async function inProcess(args: string[]): Promise<Result> {
