@@ -316,7 +316,9 @@ describe('synthetic world: frames as samples (multi-view data for a single-view 
       expect(frame.views).toHaveLength(1);
       const [a, b] = [sampleBytes({ ...clip, views: [clip.views[k]] }), sampleBytes(frame)];
       expect(b.length).toBe(a.length);
-      a.forEach((x, i) => expect(Buffer.compare(Buffer.from(x), Buffer.from(b[i]))).toBe(0));
+      a.forEach((x, i) => {
+        expect(Buffer.compare(Buffer.from(x), Buffer.from(b[i]))).toBe(0);
+      });
     }
     expect(() => world.frameSample('train', 1, 3)).toThrow(/view must be an integer in \[0, 2\]/);
   });
