@@ -32,6 +32,7 @@ function parse(argv: readonly string[]) {
     split: { type: 'string' },
     out: { type: 'string' },
     seeds: { type: 'string' },
+    cameras: { type: 'string' },
   };
   for (const o of OPTIONS) options[o.flag] = { type: 'string' };
   // `pnpm --filter train start -- --help` hands the script a literal `--` (first, or after the command
@@ -208,7 +209,10 @@ async function evaluate(
   }
 }
 
-/** `predict <checkpoint> <image...>`: single-view predictions of a checkpoint, written as PNG panels. */
+/**
+ * `predict <checkpoint> <image...>`: predictions of a checkpoint, written as PNG panels; single-view per
+ * image, or one multi-view sample with `--cameras <COLMAP model folder>`.
+ */
 async function predict(
   args: string[],
   values: Record<string, string | boolean | undefined>,
@@ -230,7 +234,9 @@ async function predict(
   try {
     await loadCheckpointInto(dir, model);
     const out = typeof values.out === 'string' ? values.out : 'predictions';
-    for (const f of await predictImages(model, config, images, out)) console.log(`wrote ${f}`);
+    const cameras = typeof values.cameras === 'string' ? values.cameras : undefined;
+    if (cameras && !existsSync(cameras)) throw new Error(`predict --cameras: no such folder '${cameras}'`);
+    for (const f of await predictImages(model, config, images, out, { cameras })) console.log(`wrote ${f}`);
   } finally {
     model.dispose();
   }

@@ -10,7 +10,7 @@ import {
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { decodePng } from '@cvm/datasets/node';
+import { decodePng, SyntheticWorld, writeNyudMtSample } from '@cvm/datasets/node';
 import { readSafetensors } from '@cvm/nn';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { main } from '../src/cli.js';
@@ -137,6 +137,60 @@ describe('train CLI, end to end on the tiny preset', () => {
     expect(written).toHaveLength(1);
     const panel = decodePng(readFileSync(join(out, written[0])));
     expect([panel.height, panel.width]).toEqual([32, 5 * 48 + 4 * 2]); // RGB + 4 tasks at the run's 32×48
+  });
+
+  it('predict --cameras: two frames and their COLMAP model form one multi-view sample', async () => {
+    // Two frames of a synthetic clip at another size than the run's, with their COLMAP text model.
+    const root = join(tmp, 'colmap');
+    const sample = new SyntheticWorld({ seed: 4, views: 2, height: 48, width: 64 }).sample('val', 0);
+    writeNyudMtSample(root, sample);
+    const mv = join(root, 'multiview', sample.id);
+    const frames = readFileSync(join(mv, 'views.txt'), 'utf8').trim().split('\n');
+    const images = frames.map((f) => join(mv, 'images', f));
+    const multi = await inProcess([
+      'predict',
+      dirA(),
+      ...images,
+      '--cameras',
+      join(mv, 'sparse', '0'),
+      '--out',
+      join(tmp, 'p-multi'),
+      '--backend',
+      'cpu',
+    ]);
+    expect(multi.stderr).toBe('');
+    expect(multi.code).toBe(0);
+    const single = await inProcess([
+      'predict',
+      dirA(),
+      images[0],
+      '--out',
+      join(tmp, 'p-single'),
+      '--backend',
+      'cpu',
+    ]);
+    expect(single.code).toBe(0);
+    const [m] = readdirSync(join(tmp, 'p-multi'));
+    expect(readdirSync(join(tmp, 'p-single'))).toEqual([m]); // one panel, named after the reference
+    const a = decodePng(readFileSync(join(tmp, 'p-multi', m)));
+    const b = decodePng(readFileSync(join(tmp, 'p-single', m)));
+    expect([a.height, a.width]).toEqual([32, 5 * 48 + 4 * 2]);
+    // Same reference image; the CvM's neighbour and cameras change the predictions.
+    expect(Buffer.compare(Buffer.from(a.data), Buffer.from(b.data))).not.toBe(0);
+    const other = join(tmp, 'not-in-the-model.png');
+    cpSync(images[1], other);
+    const bad = await inProcess([
+      'predict',
+      dirA(),
+      images[0],
+      other,
+      '--cameras',
+      join(mv, 'sparse', '0'),
+      '--backend',
+      'cpu',
+    ]);
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toMatch(/images\.txt: no image named 'not-in-the-model\.png'/);
   });
 
   it('a run killed with SIGKILL and resumed gives the same losses as the uninterrupted run', async () => {

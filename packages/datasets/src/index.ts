@@ -34,3 +34,27 @@ export {
 export type { PhotometricParams, PipelineOptions } from './pipeline/transforms.js';
 export { collate } from './pipeline/batch.js';
 export type { Batch } from './pipeline/batch.js';
+// COLMAP text and binary models (pure: no file access; `readColmapModel` in ./node reads a folder).
+export {
+  colmapCameraIntrinsics,
+  colmapImagePose,
+  colmapViewCamera,
+  encodeColmapCamerasBinary,
+  encodeColmapImagesBinary,
+  encodeColmapPointsBinary,
+  formatColmapCameras,
+  formatColmapImages,
+  formatColmapPoints,
+  parseColmapBinary,
+  parseColmapText,
+  quaternionToRotation,
+  rotationToQuaternion,
+  viewToColmap,
+} from './formats/colmap.js';
+export type {
+  ColmapCamera,
+  ColmapImage,
+  ColmapModel,
+  ColmapModelName,
+  ColmapViewCamera,
+} from './formats/colmap.js';

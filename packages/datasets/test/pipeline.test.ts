@@ -308,7 +308,9 @@ describe('batching and the DataLoader', () => {
     const rest: Batch[] = [];
     for await (const x of threaded.epoch(0, { fromBatch: 1 })) rest.push(x);
     expect(bytes(rest)).toEqual(bytes(a.slice(1)));
-    await expect(inline.epoch(0, { fromBatch: 4 }).next()).rejects.toThrow(/fromBatch must be an integer in \[0, 3\]/);
+    await expect(inline.epoch(0, { fromBatch: 4 }).next()).rejects.toThrow(
+      /fromBatch must be an integer in \[0, 3\]/,
+    );
   });
 
   test('collate rejects mixed sizes; batchToTensors gives NHWC tensors without leaks', () => {

@@ -119,7 +119,9 @@ export class DataLoader {
     const order = this.order(epoch);
     const batches = this.length;
     if (!Number.isInteger(fromBatch) || fromBatch < 0 || fromBatch > batches)
-      throw new Error(`DataLoader: fromBatch must be an integer in [0, ${batches}], got ${String(fromBatch)}`);
+      throw new Error(
+        `DataLoader: fromBatch must be an integer in [0, ${batches}], got ${String(fromBatch)}`,
+      );
     if (workers > 0 && this.pool.length === 0) this.startWorkers();
     const load = (b: number): Promise<MultiViewSample[]> =>
       Promise.all(
