@@ -12,23 +12,17 @@ import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
+import {
+  addTfjsWrappers,
+  type EmscriptenFactory,
+  MAX_WASM_THREADS,
+  uncapThreads,
+  type WasmImports,
+  type WasmModule,
+} from './threaded-module.js';
 
-/** The emscripten module with the `tfjs` wrappers BackendWasm expects (as tfjs's own loader adds). */
-export interface WasmModule {
-  tfjs: Record<string, (...args: number[]) => unknown>;
-  cwrap(name: string, ret: string | null, args: string[]): (...args: number[]) => unknown;
-  [key: string]: unknown;
-}
-
-type EmscriptenFactory = (config: Record<string, unknown>) => Promise<WasmModule>;
 
 const WORKER_FILE = fileURLToPath(new URL('../../worker/wasm-pthread-worker.cjs', import.meta.url));
-
-/**
- * Threads the threaded build can run: tfjs's C side caps its pthreadpool at 8 (the number of pthread
- * workers emscripten pre-spawns).
- */
-export const MAX_WASM_THREADS = 8;
 
 /** The default thread count: every core Node reports, capped at {@link MAX_WASM_THREADS}. */
 export function defaultWasmThreads(): number {
@@ -71,16 +65,7 @@ export async function loadThreadedWasmModule(): Promise<WasmModule> {
     clearInterval(keepAlive);
   }
   if (failure !== undefined) throw failure;
-  const { cwrap } = module;
-  module.tfjs = {
-    init: cwrap('init', null, []),
-    initWithThreadsCount: cwrap('init_with_threads_count', null, ['number']),
-    getThreadsCount: cwrap('get_threads_count', 'number', []),
-    registerTensor: cwrap('register_tensor', null, ['number', 'number', 'number']),
-    disposeData: cwrap('dispose_data', null, ['number']),
-    dispose: cwrap('dispose', null, []),
-  };
-  return module;
+  return addTfjsWrappers(module);
 }
 
 /**
@@ -92,20 +77,4 @@ export async function loadThreadedWasmModule(): Promise<WasmModule> {
 export function releasePoolWorkers(module: WasmModule): void {
   const pthreads = module.PThread as { runningWorkers?: Array<{ unref?: () => void }> } | undefined;
   for (const worker of pthreads?.runningWorkers ?? []) worker.unref?.();
-}
-
-type WasmImports = { env: Record<string, unknown> };
-
-/**
- * tfjs's C side sizes its thread pool as min(requested, 8, logical cores / 2), assuming two hardware
- * threads per core; on a 2-core machine that is always 1. The build imports the core count from JS
- * (emscripten's `_emscripten_num_logical_cores`), so this instance is told 16 and the thread count
- * given to `setThreadsCount` decides.
- */
-function uncapThreads(imports: WasmImports): void {
-  for (const [key, value] of Object.entries(imports.env)) {
-    if (typeof value === 'function' && value.name === '_emscripten_num_logical_cores') {
-      imports.env[key] = () => 2 * MAX_WASM_THREADS;
-    }
-  }
 }
