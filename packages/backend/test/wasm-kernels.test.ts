@@ -110,9 +110,15 @@ describe('wasm heap kernels against cpu', () => {
     ['Unpack', () => tf.unstack(x(), 2)],
     ['Tile of every axis', () => [tf.tile(x(), [2, 1, 3, 2])]],
     ['Tile of the first axis', () => [tf.tile(tf.slice(x(), [0, 0, 0, 0], [1, 5, 4, 6]), [4, 1, 1, 1])]],
-    ['Tile rank 1 and of int32', () => [tf.tile(tf.range(0, 5), [3]), tf.tile(tf.cast(x(), 'int32'), [1, 2, 1, 1])]],
+    [
+      'Tile rank 1 and of int32',
+      () => [tf.tile(tf.range(0, 5), [3]), tf.tile(tf.cast(x(), 'int32'), [1, 2, 1, 1])],
+    ],
     ['Tile gradient', () => tf.grads((a: tf.Tensor) => tf.sum(tf.square(tf.tile(a, [2, 1, 1, 3]))))([x()])],
-    ['Identity (clone) and its gradient', () => [tf.clone(x()), ...tf.grads((a: tf.Tensor) => tf.sum(tf.clone(a)))([x()])]],
+    [
+      'Identity (clone) and its gradient',
+      () => [tf.clone(x()), ...tf.grads((a: tf.Tensor) => tf.sum(tf.clone(a)))([x()])],
+    ],
     [
       'Slice gradient',
       () => tf.grads((a: tf.Tensor) => tf.sum(tf.square(tf.slice(a, [1, 0, 1, 2], [2, 5, 2, 3]))))([x()]),
@@ -162,14 +168,17 @@ async function trainSmallModel(): Promise<Float32Array[]> {
       const p = tf.softmax(tf.matMul(tf.reshape(h, [2, -1]), dense));
       return tf.mean(tf.square(tf.sub(p, target))) as tf.Scalar;
     });
-  const optimizer = tf.train.adam(1e-3);
+  const optimizer = tf.train.adam(1e-4);
   const losses: number[] = [];
   for (let i = 0; i < 3; i++) {
     const l = optimizer.minimize(loss, true, vars)!;
     losses.push((await l.data())[0]!);
     l.dispose();
   }
-  const out = [Float32Array.from(losses), ...(await Promise.all(vars.map((v) => v.data() as Promise<Float32Array>)))];
+  const out = [
+    Float32Array.from(losses),
+    ...(await Promise.all(vars.map((v) => v.data() as Promise<Float32Array>))),
+  ];
   optimizer.dispose();
   tf.dispose([...vars, x, target]);
   expect(tf.memory().numTensors).toBe(before);
@@ -208,6 +217,14 @@ describe('wasm threads', () => {
     await useWasmThreads(1);
     const one = await on('wasm', f);
     for (let i = 0; i < one.length; i++) expectClose(two[i]!, one[i]!, { atol: 0 });
+  });
+
+  it('trains the small model as the cpu backend does', async () => {
+    await tf.setBackend('cpu');
+    const cpu = await trainSmallModel();
+    await useWasmThreads(2);
+    const wasm = await trainSmallModel();
+    for (let i = 0; i < cpu.length; i++) expectClose(wasm[i]!, cpu[i]!, { atol: 1e-5 });
   });
 
   it('trains a small model to the same weights with 1 and 2 threads', async () => {

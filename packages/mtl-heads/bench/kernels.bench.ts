@@ -184,7 +184,14 @@ async function main(): Promise<void> {
     { kernel: string; ms: number; calls: number; wasm: number; torch: number; unmapped: number }
   >();
   for (const r of rows) {
-    const k = perKernel.get(r.kernel) ?? { kernel: r.kernel, ms: 0, calls: 0, wasm: 0, torch: 0, unmapped: 0 };
+    const k = perKernel.get(r.kernel) ?? {
+      kernel: r.kernel,
+      ms: 0,
+      calls: 0,
+      wasm: 0,
+      torch: 0,
+      unmapped: 0,
+    };
     k.ms += r.ms;
     k.calls += r.calls;
     if (r.torchMs != null) {

@@ -6,7 +6,12 @@
  * patched.
  */
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
-import { addTfjsWrappers, type EmscriptenFactory, uncapThreads, type WasmImports } from './threaded-module.js';
+import {
+  addTfjsWrappers,
+  type EmscriptenFactory,
+  uncapThreads,
+  type WasmImports,
+} from './threaded-module.js';
 
 /**
  * Instantiates the threaded-SIMD build; its `.wasm` is fetched from `wasmPaths` (a URL prefix ending
@@ -44,7 +49,10 @@ export async function createThreadedBrowserBackend(wasmPaths: string | undefined
       receive: (i: WebAssembly.Instance, m: WebAssembly.Module) => void,
     ) => {
       uncapThreads(imports);
-      WebAssembly.instantiateStreaming(fetch(wasmUrl, { credentials: 'same-origin' }), imports as WebAssembly.Imports)
+      WebAssembly.instantiateStreaming(
+        fetch(wasmUrl, { credentials: 'same-origin' }),
+        imports as WebAssembly.Imports,
+      )
         .then(({ instance, module }) => receive(instance, module))
         .catch((err: unknown) => {
           console.error(`failed to load the wasm binary at '${wasmUrl}':`, err);

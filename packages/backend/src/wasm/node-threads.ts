@@ -21,7 +21,6 @@ import {
   type WasmModule,
 } from './threaded-module.js';
 
-
 const WORKER_FILE = fileURLToPath(new URL('../../worker/wasm-pthread-worker.cjs', import.meta.url));
 
 /** The default thread count: every core Node reports, capped at {@link MAX_WASM_THREADS}. */

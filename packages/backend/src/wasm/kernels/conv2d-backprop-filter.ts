@@ -126,7 +126,8 @@ function conv2DBackpropFilter(args: {
     outWidth: wo,
   } = info;
   const [, h, w, ci] = x.shape as number[];
-  if (backpropFilterRoute(ci!, info.outChannels, kh, kw, sh, sw) === 'taps') return tapwise(backend, x, dy, info);
+  if (backpropFilterRoute(ci!, info.outChannels, kh, kw, sh, sw) === 'taps')
+    return tapwise(backend, x, dy, info);
   const { top, left } = info.padInfo;
   const bottom = kh + (ho - 1) * sh - top - h!;
   const right = kw + (wo - 1) * sw - left - w!;
