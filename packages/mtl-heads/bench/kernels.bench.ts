@@ -8,7 +8,8 @@
  * encoder), then times each distinct call alone on wasm and its PyTorch counterpart
  * (`bench/kernels_torch.py`, Debian python3-torch, the same thread count) in the same run, and prints
  * per kernel and per call the share of the models' time, wasm ms, PyTorch ms and the ratio, flagging
- * calls slower than 2× PyTorch. Lives here because this package is the one that assembles all three
+ * calls slower than 2× PyTorch. `--scaling` also times the calls making up the top of the table with 1
+ * thread and again with N, back to back, for the thread scaling. Lives here because this package is the one that assembles all three
  * models; the recorder is @cvm/backend's `recordKernelCalls`.
  */
 import { execFileSync } from 'node:child_process';
@@ -32,7 +33,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { datasetTasks, MultiTaskModel, Trainer } from '../src/index.js';
 import { TinyEncoder } from '../test/helpers.js';
 
-const { option, json, log } = benchArgs();
+const { flag, option, json, log } = benchArgs();
 const threads = Number(option('threads', '2'));
 const [H, W] = option('size', '224x288').split('x').map(Number) as [number, number];
 const models = option('models', 'cvm,vit,heads').split(',');
@@ -222,6 +223,29 @@ async function main(): Promise<void> {
       `${((100 * r.ms) / totalMs).toFixed(1).padStart(5)}% ${String(r.calls).padStart(6)} ${fmt(r.wasmMs).padStart(8)} ${fmt(r.torchMs).padStart(11)} ${(ratio ? `${ratio.toFixed(2)}×` : '—').padStart(6)}${ratio && ratio > LIMIT ? '!' : ' '} ${r.kernel} ${describeInputs(r)} ${JSON.stringify(r.attrs)} (${r.models.join(',')})${r.torchNote ? ` — ${r.torchNote}` : ''}`,
     );
   }
+  let scaling: { kernel: string; inputs: string; one: number; many: number }[] = [];
+  if (flag('scaling') && actualThreads > 1) {
+    const heads = rows.slice(0, 12);
+    const timeAll = async (n: number) => {
+      tf.removeBackend('wasm');
+      await selectBackend(['wasm'], { threads: n });
+      return heads.map((r) => timeKernelCall(r, { budgetMs }));
+    };
+    const one = await timeAll(1);
+    const many = await timeAll(actualThreads);
+    scaling = heads.map((r, i) => ({
+      kernel: r.kernel,
+      inputs: describeInputs(r),
+      one: one[i]!,
+      many: many[i]!,
+    }));
+    log(`\nthread scaling of the top calls (ms per call, 1 thread then ${actualThreads}, back to back)`);
+    for (const c of scaling) {
+      log(
+        `${fmt(c.one).padStart(9)} ${fmt(c.many).padStart(9)} ${(c.one / c.many).toFixed(2).padStart(5)}×  ${c.kernel} ${c.inputs}`,
+      );
+    }
+  }
   const slow = kernels.filter((k) => (ratioOf(k.wasm, k.torch) ?? 0) > LIMIT);
   log(
     `\nkernels slower than ${LIMIT}× PyTorch overall: ${slow.map((k) => `${k.kernel} (${ratioOf(k.wasm, k.torch)!.toFixed(1)}×)`).join(', ') || 'none'}`,
@@ -235,6 +259,7 @@ async function main(): Promise<void> {
         torch,
         modelMs,
         kernels,
+        scaling,
         calls: rows.map(({ key: _key, ...r }) => r),
       }),
     );
