@@ -1,5 +1,5 @@
 /**
- * `pnpm --filter @cvm/backend bench:kernels [-- --threads 2 --size 224x288 --models cvm,vit,heads --budget 100 --json]`
+ * `pnpm --filter @cvm/backend bench:kernels [-- --threads 2 --size 224x288 --models cvm,vit,heads --budget 100 --scaling --json]`
  *
  * Per-kernel speed of the wasm backend against PyTorch at the shapes the project's models train with.
  * Records every kernel call (name, input shapes, attributes) of one forward + backward of
@@ -8,9 +8,9 @@
  * encoder), then times each distinct call alone on wasm and its PyTorch counterpart
  * (`bench/kernels_torch.py`, Debian python3-torch, the same thread count) in the same run, and prints
  * per kernel and per call the share of the models' time, wasm ms, PyTorch ms and the ratio, flagging
- * calls slower than 2× PyTorch. `--scaling` also times the calls making up the top of the table with 1
- * thread and again with N, back to back, for the thread scaling. Lives here because this package is the one that assembles all three
- * models; the recorder is @cvm/backend's `recordKernelCalls`.
+ * calls slower than 2× PyTorch. `--scaling` also times the calls at the top of the table with 1 thread
+ * and with N, in alternating rounds, for the thread scaling. Lives here because this package is the
+ * one that assembles all three models; the recorder is @cvm/backend's `recordKernelCalls`.
  */
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -26,7 +26,7 @@ import {
 } from '@cvm/backend';
 import { CrossViewModule } from '@cvm/cvm-module';
 import { createEncoder } from '@cvm/encoders';
-import { benchArgs, handheldTwoViewRig } from '@cvm/test-utils/bench';
+import { benchArgs, handheldTwoViewRig, median } from '@cvm/test-utils/bench';
 // The union package registers every stock gradient (tfjs-core alone has none).
 import '@tensorflow/tfjs';
 import * as tf from '@tensorflow/tfjs-core';
@@ -231,15 +231,22 @@ async function main(): Promise<void> {
       await selectBackend(['wasm'], { threads: n });
       return heads.map((r) => timeKernelCall(r, { budgetMs }));
     };
-    const one = await timeAll(1);
-    const many = await timeAll(actualThreads);
+    // Alternating rounds, medians per call: the load of a shared machine drifts within seconds.
+    const rounds: { one: number[]; many: number[] }[] = [];
+    for (let round = 0; round < 3; round++) {
+      rounds.push({ one: await timeAll(1), many: await timeAll(actualThreads) });
+    }
+    const one = heads.map((_, i) => median(rounds.map((r) => r.one[i]!)));
+    const many = heads.map((_, i) => median(rounds.map((r) => r.many[i]!)));
     scaling = heads.map((r, i) => ({
       kernel: r.kernel,
       inputs: describeInputs(r),
       one: one[i]!,
       many: many[i]!,
     }));
-    log(`\nthread scaling of the top calls (ms per call, 1 thread then ${actualThreads}, back to back)`);
+    log(
+      `\nthread scaling of the top calls (ms per call, medians of 3 alternating rounds of 1 and ${actualThreads} threads)`,
+    );
     for (const c of scaling) {
       log(
         `${fmt(c.one).padStart(9)} ${fmt(c.many).padStart(9)} ${(c.one / c.many).toFixed(2).padStart(5)}×  ${c.kernel} ${c.inputs}`,
