@@ -116,16 +116,16 @@ describe.skipIf(!available)('threaded wasm in headless Chromium', () => {
     tf.removeBackend('wasm'); // ends the pthread workers
   });
 
-  async function open(scope: 'isolated' | 'plain'): Promise<PageResult> {
+  async function open(scope: 'isolated' | 'plain', query = ''): Promise<PageResult> {
     const page = await browser.newPage();
     const errors: string[] = [];
     page.on('pageerror', (err) => errors.push(err.message));
     try {
-      await page.goto(`${origin}/${scope}/`);
+      await page.goto(`${origin}/${scope}/${query}`);
       await page.waitForFunction(() => 'result' in globalThis, undefined, { timeout: 30_000 });
       const result = (await page.evaluate(() => (globalThis as { result?: unknown }).result)) as PageResult;
       expect(errors).toEqual([]);
-      expect(result.error).toBeUndefined();
+      if (!query) expect(result.error).toBeUndefined();
       return result;
     } finally {
       await page.close();
@@ -152,5 +152,12 @@ describe.skipIf(!available)('threaded wasm in headless Chromium', () => {
     expect(r.why).toMatch(/1 thread\(s\).*not cross-origin isolated/);
     expect(r.conv).toEqual(node.conv);
     expect(r.matMul).toEqual(node.matMul);
+  });
+
+  it('fails with the reason, instead of hanging, when the wasm binary is not found', async () => {
+    const r = await open('isolated', '?wasm=/missing/');
+    expect(r.error).toMatch(
+      /wasm: initialisation failed: failed to load the wasm binary at '\/missing\/tfjs-backend-wasm-threaded-simd\.wasm': HTTP 404/,
+    );
   });
 });

@@ -17,11 +17,9 @@ import { fileURLToPath } from 'node:url';
 import { compileFunction } from 'node:vm';
 import { Worker } from 'node:worker_threads';
 import {
-  addTfjsWrappers,
   type EmscriptenFactory,
+  instantiateThreaded,
   MAX_WASM_THREADS,
-  uncapThreads,
-  type WasmImports,
   type WasmModule,
 } from './threaded-module.js';
 
@@ -61,33 +59,20 @@ export async function loadThreadedWasmModule(): Promise<WasmModule> {
   const binary = await readFile(gluePath.replace(/\.js$/, '.wasm'));
   // Pool workers are unref'd only once loaded; until then nothing else may keep Node's loop alive.
   const keepAlive = setInterval(() => {}, 1 << 30);
-  let module: WasmModule;
-  let failure: unknown;
   try {
-    module = await factory({
-      locateFile: (path: string, prefix: string) =>
-        path.endsWith('.worker.js') ? WORKER_FILE : prefix + path,
-      // The worker reads the glue's path from here (emscripten's default is the glue's __filename).
-      mainScriptUrlOrBlob: gluePath,
-      instantiateWasm: (
-        imports: WasmImports,
-        receive: (i: WebAssembly.Instance, m: WebAssembly.Module) => void,
-      ) => {
-        uncapThreads(imports);
-        WebAssembly.instantiate(binary, imports as WebAssembly.Imports).then(
-          ({ instance, module }) => receive(instance, module),
-          (err: unknown) => {
-            failure = err;
-          },
-        );
-        return {};
+    return await instantiateThreaded(
+      factory,
+      {
+        locateFile: (path: string, prefix: string) =>
+          path.endsWith('.worker.js') ? WORKER_FILE : prefix + path,
+        // The worker reads the glue's path from here (emscripten's default is the glue's __filename).
+        mainScriptUrlOrBlob: gluePath,
       },
-    });
+      async () => binary,
+    );
   } finally {
     clearInterval(keepAlive);
   }
-  if (failure !== undefined) throw failure;
-  return addTfjsWrappers(module);
 }
 
 /**

@@ -49,3 +49,37 @@ export function addTfjsWrappers(module: WasmModule): WasmModule {
   };
   return module;
 }
+
+/**
+ * Runs the threaded build's emscripten `factory` with `config`, instantiating its wasm from the bytes
+ * `binary()` resolves to, with {@link uncapThreads}; resolves to the module with its `tfjs` wrappers
+ * once the pthread workers have loaded. Rejects when the bytes cannot be had or instantiated
+ * (emscripten's own promise would then never settle).
+ */
+export async function instantiateThreaded(
+  factory: EmscriptenFactory,
+  config: Record<string, unknown>,
+  binary: () => Promise<BufferSource>,
+): Promise<WasmModule> {
+  let fail: (err: unknown) => void = () => {};
+  const failed = new Promise<never>((_, reject) => {
+    fail = reject;
+  });
+  const module = await Promise.race([
+    factory({
+      ...config,
+      instantiateWasm: (
+        imports: WasmImports,
+        receive: (i: WebAssembly.Instance, m: WebAssembly.Module) => void,
+      ) => {
+        uncapThreads(imports);
+        binary()
+          .then((bytes) => WebAssembly.instantiate(bytes, imports as WebAssembly.Imports))
+          .then(({ instance, module }) => receive(instance, module), fail);
+        return {};
+      },
+    }),
+    failed,
+  ]);
+  return addTfjsWrappers(module);
+}

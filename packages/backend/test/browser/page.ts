@@ -7,8 +7,9 @@ import { selectBackend, wasmThreadsCount } from '../../src/index.js';
 import { smallCase } from './small-case.js';
 
 async function run() {
-  // The test server serves tfjs-backend-wasm's binaries under /wasm/.
-  const choice = await selectBackend(['wasm'], { threads: 2, wasmPaths: '/wasm/' });
+  // The test server serves tfjs-backend-wasm's binaries under /wasm/ (`?wasm=` points elsewhere).
+  const wasmPaths = new URLSearchParams(location.search).get('wasm') ?? '/wasm/';
+  const choice = await selectBackend(['wasm'], { threads: 2, wasmPaths });
   return {
     crossOriginIsolated: globalThis.crossOriginIsolated,
     backend: tf.getBackend(),
