@@ -222,7 +222,6 @@ export class MultiViewTransformer extends Module {
   ): tf.Tensor4D[] {
     const views = features.length;
     if (views < 1) throw new Error('MultiViewTransformer: no views');
-    const ownCopy = this.crossView && views === 1;
     const shape = features[0].shape;
     features.forEach((f, i) => {
       if (f.rank !== 4 || f.shape[3] !== this.dModel) {
@@ -240,21 +239,42 @@ export class MultiViewTransformer extends Module {
         `MultiViewTransformer: a ${h}x${w} feature map is not divisible into ${this.splits}x${this.splits} windows`,
       );
     }
+    const blocks = this.blockSteps(views, h, w, { addPosition });
     return tf.tidy(() => {
-      let x: tf.Tensor = tf.concat(features as tf.Tensor[], 0);
-      if (addPosition) x = tf.add(x, windowPositionEncoding(h, w, this.dModel, this.splits));
-      let i = 0;
-      for (const block of this.layers) {
-        x = block.forward(x, {
-          views,
-          splits: this.splits,
-          shift: i % 2 === 1,
-          crossView: this.crossView && !ownCopy,
-          ownCopy,
-        });
-        i++;
-      }
+      const x = blocks.reduce((y: tf.Tensor, block) => block(y), tf.concat(features as tf.Tensor[], 0));
       return tf.split(x, views, 0) as tf.Tensor4D[];
     });
+  }
+
+  /**
+   * The blocks as functions of the views stacked along the batch axis (`[V·B,H,W,C]`, view-major),
+   * applied in order (the first adds the position encoding when `addPosition`): `forward` without
+   * its concat and split, and the cut points of activation checkpointing. Inputs are not checked here.
+   * @param views `V`; one view with cross-view attention is the paper's single-view setting
+   * @param height `H`, @param width `W` of the feature maps
+   */
+  blockSteps(
+    views: number,
+    height: number,
+    width: number,
+    { addPosition = true }: { addPosition?: boolean } = {},
+  ): ((x: tf.Tensor) => tf.Tensor4D)[] {
+    const ownCopy = this.crossView && views === 1;
+    return [...this.layers].map(
+      (block, i) => (x: tf.Tensor) =>
+        tf.tidy(() => {
+          const y =
+            i === 0 && addPosition
+              ? tf.add(x, windowPositionEncoding(height, width, this.dModel, this.splits))
+              : x;
+          return block.forward(y, {
+            views,
+            splits: this.splits,
+            shift: i % 2 === 1,
+            crossView: this.crossView && !ownCopy,
+            ownCopy,
+          });
+        }),
+    );
   }
 }
