@@ -9,6 +9,17 @@ import * as tf from '@tensorflow/tfjs-core';
  */
 export type Segment = (inputs: readonly tf.Tensor[]) => tf.Tensor[];
 
+let recomputing = 0;
+
+/**
+ * True while `checkpointedGradients` runs a segment again in its backward pass. Layers that update
+ * state in a training forward (BatchNorm's running statistics) skip the update then, so that a
+ * checkpointed step updates them once, as a plain one does.
+ */
+export function isRecomputing(): boolean {
+  return recomputing > 0;
+}
+
 /** What `checkpointedGradients` returns; every tensor is owned by the caller. */
 export interface CheckpointedGradients {
   /** The scalar the last segment returned first. */
@@ -180,7 +191,13 @@ function backwardSegment(
     const { value, grads } = tf.engine().gradients(
       () =>
         tf.tidy(() => {
-          const o = segment(ins);
+          recomputing++;
+          let o: tf.Tensor[];
+          try {
+            o = segment(ins);
+          } finally {
+            recomputing--;
+          }
           if (o.length !== outs.length) {
             throw new Error(
               `checkpointedGradients: segments[${index}] returned ${o.length} tensors when run again, ${outs.length} the first time`,

@@ -2,7 +2,7 @@ import '@tensorflow/tfjs-backend-cpu';
 import { expectClose, expectErrorWithoutLeaks, expectNoLeaks, seededUniform } from '@cvm/test-utils';
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { checkpointedGradients, passThrough, type Segment } from '../src/index.js';
+import { BatchNorm2d, Conv2d, checkpointedGradients, passThrough, type Segment } from '../src/index.js';
 
 beforeAll(async () => {
   await tf.setBackend('cpu');
@@ -66,5 +66,29 @@ describe('checkpointedGradients', () => {
     );
     expectErrorWithoutLeaks(() => checkpointedGradients([], [x], [w1]), /non-empty array/);
     x.dispose();
+  });
+});
+
+describe('checkpointedGradients and layer state', () => {
+  it('BatchNorm2d updates its running statistics once per step, as without checkpointing', async () => {
+    const make = () => {
+      const bn = new BatchNorm2d(3);
+      const conv = new Conv2d(2, 3, 3, { padding: 1 });
+      return { bn, conv, seg: (([x]) => [bn.forward(conv.forward(x))]) as Segment };
+    };
+    const a = make();
+    const b = make();
+    b.conv.weight.assign(a.conv.weight);
+    b.conv.bias!.assign(a.conv.bias!);
+    const x = seededUniform([2, 5, 6, 2], 9);
+    const loss: Segment = ([y]) => [tf.sum(tf.square(y))];
+    const plain = tf.variableGrads(() => loss(a.seg([x]))[0] as tf.Scalar, a.conv.parameters());
+    const ckpt = checkpointedGradients([b.seg, loss], [x], b.conv.parameters());
+    for (const [name, v] of a.bn.namedBuffers()) {
+      expectClose(await b.bn.stateDict()[name].data(), await v.data(), { atol: 1e-6 });
+    }
+    expect((await b.bn.numBatchesTracked!.data())[0]).toBe(1);
+    expectClose(await ckpt.grads[0]!.data(), await plain.grads[a.conv.weight.name].data(), { atol: 1e-5 });
+    tf.dispose([x, plain.value, ...Object.values(plain.grads), ckpt.value, ...(ckpt.grads as tf.Tensor[])]);
   });
 });
