@@ -35,8 +35,9 @@ const sizes = option('sizes', '224x288,448x576')
   .filter((s) => s && s !== 'none');
 const trainSizes = option('train', '224x288').split(',').filter(Boolean);
 const runs = Number(option('runs', '1'));
-const checkpointModes = { off: [false], on: [true], both: [false, true] }[option('checkpoint', 'off')];
-if (!checkpointModes) throw new Error("--checkpoint must be 'off', 'on' or 'both'");
+const CHECKPOINT_MODES: Record<string, boolean[]> = { off: [false], on: [true], both: [false, true] };
+const checkpointModes = CHECKPOINT_MODES[option('checkpoint', 'off')] ?? [];
+if (checkpointModes.length === 0) throw new Error("--checkpoint must be 'off', 'on' or 'both'");
 const parseSize = (s: string) => s.split('x').map(Number) as [number, number];
 
 function cameras(h: number, w: number) {
@@ -155,7 +156,7 @@ async function trainStep(model: CrossViewModule, size: string, checkpoint: boole
   const checkpointedStep = async () => {
     const { inputs: ins, segments } = model.forwardSegments(images, cams);
     const { value, grads } = checkpointedGradients([...segments, meanSquares].map(watched), ins, vars);
-    optimizer.applyGradients(Object.fromEntries(vars.map((v, i) => [v.name, grads[i] as tf.Tensor])));
+    optimizer.applyGradients(vars.map((v, i) => ({ name: v.name, tensor: grads[i] as tf.Tensor })));
     await value.data();
     tf.dispose([value, ...(grads as tf.Tensor[])]);
   };

@@ -276,8 +276,8 @@ export class CrossViewModule extends Module {
 
   /**
    * `forward` cut into segments for activation checkpointing (`checkpointedGradients` of `@cvm/nn`):
-   * the encoder's three resolution stages, one segment per transformer block, the adapter with the
-   * cost volume, and the upsampler. Running `segments` in order on `inputs` gives `forward(images,
+   * the encoder's stem and each of its residual blocks, each transformer block, the adapter with the
+   * cost volume, the upsampler's conv branch, then its full-resolution combination view by view. Running `segments` in order on `inputs` gives `forward(images,
    * cameras)`'s outputs (one per view), computed by the same code. Inputs are checked here, once.
    * @param images, @param cameras as `forward` takes them
    * @returns `inputs` (the images) and the segments
@@ -301,7 +301,17 @@ export class CrossViewModule extends Module {
             ([x]) => [step(x)],
         ),
         ([x]) => [this.joinViews(x, plan).stacked],
-        ([stacked]) => this.upsample(stacked as tf.Tensor4D, plan),
+        ([stacked]) => [stacked, this.upsampler.predict(stacked as tf.Tensor4D)],
+        // The full-resolution part view by view (it is per sample): the largest tensors, halved.
+        ...Array.from(
+          { length: plan.views },
+          (_, v): Segment =>
+            (state) => {
+              const [stacked, predicted, ...done] = state;
+              const out = this.upsampleView(stacked as tf.Tensor4D, predicted as tf.Tensor4D, v, plan);
+              return v === plan.views - 1 ? [...done, out] : [stacked, predicted, ...done, out];
+            },
+        ),
       ],
     };
   }
@@ -329,7 +339,7 @@ export class CrossViewModule extends Module {
     // The transformer's blocks run on the encoder output of all views stacked along the batch axis.
     // One view with cross-view attention: the transformer pairs it with its own copy (computed once).
     const steps = [
-      ...this.backbone.stages(),
+      ...this.backbone.steps(),
       ...this.transformer.blockSteps(
         views,
         (height + padH) / FEATURE_STRIDE,
@@ -386,11 +396,25 @@ export class CrossViewModule extends Module {
   }
 
   /** The upsampler on `[V·B,h,w,out]`, cropped to the input's half size: one output per view. */
-  private upsample(stacked: tf.Tensor4D, { views, padH, padW, outH, outW }: ForwardPlan): tf.Tensor4D[] {
+  private upsample(stacked: tf.Tensor4D, plan: ForwardPlan): tf.Tensor4D[] {
     return tf.tidy(() => {
-      const up = this.upsampler.forward(stacked);
-      const cropped = padH || padW ? tf.slice(up, [0, 0, 0, 0], [-1, outH, outW, -1]) : up;
-      return (views === 1 ? [cropped] : tf.split(cropped, views, 0)) as tf.Tensor4D[];
+      const cropped = cropToOutput(this.upsampler.forward(stacked), plan);
+      return (plan.views === 1 ? [cropped] : tf.split(cropped, plan.views, 0)) as tf.Tensor4D[];
+    });
+  }
+
+  /** `upsample`'s output for view `v` alone, from `stacked` and the upsampler's `predict(stacked)`. */
+  private upsampleView(
+    stacked: tf.Tensor4D,
+    predicted: tf.Tensor4D,
+    v: number,
+    plan: ForwardPlan,
+  ): tf.Tensor4D {
+    return tf.tidy(() => {
+      const b = stacked.shape[0] / plan.views;
+      const view = (t: tf.Tensor4D) =>
+        plan.views === 1 ? t : tf.slice(t, [v * b, 0, 0, 0], [b, -1, -1, -1]);
+      return cropToOutput(this.upsampler.combine(view(stacked), view(predicted)), plan);
     });
   }
 
@@ -449,6 +473,11 @@ interface ForwardPlan {
   outW: number;
   /** Encoder stages then transformer blocks, on the views stacked along the batch axis. */
   steps: ((x: tf.Tensor) => tf.Tensor4D)[];
+}
+
+/** Crops an upsampled `[B,Hp/2,Wp/2,C]` back to the input's half size `[B,ceil(H/2),ceil(W/2),C]`. */
+function cropToOutput(up: tf.Tensor4D, { padH, padW, outH, outW }: ForwardPlan): tf.Tensor4D {
+  return padH || padW ? tf.slice(up, [0, 0, 0, 0], [-1, outH, outW, -1]) : up;
 }
 
 /** Pads `[B,H,W,C]` at the bottom/right by repeating the last row/column (PyTorch's 'replicate'). */

@@ -121,22 +121,22 @@ export class SpatialEncoder extends Module {
     if (x.rank !== 4 || x.shape[3] !== 3) {
       throw new Error(`SpatialEncoder: input must be [B,H,W,3], got [${x.shape}]`);
     }
-    return tf.tidy(() => this.stages().reduce((y: tf.Tensor, stage) => stage(y), x) as tf.Tensor4D);
+    return tf.tidy(() => this.steps().reduce((y: tf.Tensor, stage) => stage(y), x) as tf.Tensor4D);
   }
 
   /**
-   * `forward` in three pieces at its resolution steps (stem + `layer1` at 1/2, `layer2` at 1/4,
-   * `layer3` + `conv2` at 1/8), applied in order: the cut points of activation checkpointing.
+   * `forward` in pieces applied in order: the stem (`conv1`, norm, ReLU), then one per residual block,
+   * `conv2` with the last. The cut points of activation checkpointing.
    */
-  stages(): ((x: tf.Tensor) => tf.Tensor4D)[] {
-    const blocks = (stage: ModuleList<ResidualBlock>, y: tf.Tensor) => {
-      for (const block of stage) y = block.forward(y);
-      return y as tf.Tensor4D;
-    };
+  steps(): ((x: tf.Tensor) => tf.Tensor4D)[] {
+    const blocks = [...this.layer1, ...this.layer2, ...this.layer3];
+    const last = blocks.length - 1;
     return [
-      (x) => tf.tidy(() => blocks(this.layer1, tf.relu(this.norm1.forward(this.conv1.forward(x))))),
-      (x) => tf.tidy(() => blocks(this.layer2, x)),
-      (x) => tf.tidy(() => this.conv2.forward(blocks(this.layer3, x))),
+      (x) => tf.tidy(() => tf.relu(this.norm1.forward(this.conv1.forward(x))) as tf.Tensor4D),
+      ...blocks.map(
+        (block, i) => (x: tf.Tensor) =>
+          i === last ? tf.tidy(() => this.conv2.forward(block.forward(x))) : block.forward(x),
+      ),
     ];
   }
 }
