@@ -276,8 +276,8 @@ export class CrossViewModule extends Module {
 
   /**
    * `forward` cut into segments for activation checkpointing (`checkpointedGradients` of `@cvm/nn`):
-   * the encoder's stem and each of its residual blocks, each transformer block, the adapter with the
-   * cost volume, the upsampler's conv branch, then its full-resolution combination view by view. Running `segments` in order on `inputs` gives `forward(images,
+   * the encoder's stem and each of its residual blocks, each transformer layer (two per block), the
+   * adapter with the cost volume, the upsampler's conv branch, then its full-resolution combination view by view. Running `segments` in order on `inputs` gives `forward(images,
    * cameras)`'s outputs (one per view), computed by the same code. Inputs are checked here, once.
    * @param images, @param cameras as `forward` takes them
    * @returns `inputs` (the images) and the segments
@@ -291,7 +291,7 @@ export class CrossViewModule extends Module {
     cameras?: CvmCameras | null,
   ): { inputs: tf.Tensor[]; segments: Segment[] } {
     const plan = this.plan(images, cameras);
-    const [first, ...rest] = plan.steps;
+    const [first, ...rest] = this.backbone.steps();
     return {
       inputs: [...images],
       segments: [
@@ -300,6 +300,7 @@ export class CrossViewModule extends Module {
           (step): Segment =>
             ([x]) => [step(x)],
         ),
+        ...this.transformer.layerSegments(plan.views, plan.featureH, plan.featureW),
         ([x]) => [this.joinViews(x, plan).stacked],
         ([stacked]) => [stacked, this.upsampler.predict(stacked as tf.Tensor4D)],
         // The full-resolution part view by view (it is per sample): the largest tensors, halved.
@@ -338,15 +339,12 @@ export class CrossViewModule extends Module {
     }
     // The transformer's blocks run on the encoder output of all views stacked along the batch axis.
     // One view with cross-view attention: the transformer pairs it with its own copy (computed once).
-    const steps = [
-      ...this.backbone.steps(),
-      ...this.transformer.blockSteps(
-        views,
-        (height + padH) / FEATURE_STRIDE,
-        (width + padW) / FEATURE_STRIDE,
-      ),
-    ];
+    const featureH = (height + padH) / FEATURE_STRIDE;
+    const featureW = (width + padW) / FEATURE_STRIDE;
+    const steps = [...this.backbone.steps(), ...this.transformer.blockSteps(views, featureH, featureW)];
     return {
+      featureH,
+      featureW,
       views,
       single,
       cams,
@@ -471,6 +469,9 @@ interface ForwardPlan {
   padW: number;
   outH: number;
   outW: number;
+  /** Size of the 1/8-resolution feature maps (of the padded images). */
+  featureH: number;
+  featureW: number;
   /** Encoder stages then transformer blocks, on the views stacked along the batch axis. */
   steps: ((x: tf.Tensor) => tf.Tensor4D)[];
 }

@@ -17,14 +17,14 @@ function weightedSum(weights: tf.Tensor[]): Segment {
 }
 
 describe('CrossViewModule.forwardSegments with checkpointedGradients', () => {
-  // 70×100 is padded to 80×112 and cropped back: every piece of the forward pass is crossed.
+  // 40×52 is padded to 48×64 and cropped back: every piece of the forward pass is crossed.
   for (const views of [2, 1]) {
     it(`${views} view(s): the gradients of every parameter and image equal those of forward`, async () => {
       manualSeed(10 + views);
       const m = new CrossViewModule(TINY_CONFIG);
-      const ims = Array.from({ length: views }, (_, v) => seededUniform([1, 70, 100, 3], 20 + v, 0, 1));
+      const ims = Array.from({ length: views }, (_, v) => seededUniform([1, 40, 52, 3], 20 + v, 0, 1));
       const cams = { intrinsics: ims.map(() => K64x96), cameraToWorld: POSES.slice(0, views) };
-      const weights = ims.map((_, v) => seededUniform([1, 35, 50, m.outChannels], 30 + v));
+      const weights = ims.map((_, v) => seededUniform([1, 20, 26, m.outChannels], 30 + v));
       const params = m.parameters();
       const xs = [...params, ...ims];
       const loss = weightedSum(weights);
@@ -32,15 +32,19 @@ describe('CrossViewModule.forwardSegments with checkpointedGradients', () => {
       const want = tf.engine().gradients(() => loss(m.forward(ims, cams))[0] as tf.Scalar, xs);
       const got = await expectNoLeaks(() => {
         const { inputs, segments } = m.forwardSegments(ims, cams);
-        expect(segments).toHaveLength(7 + TINY_CONFIG.numLayers! + 2 + views);
+        expect(segments).toHaveLength(7 + 2 * TINY_CONFIG.numLayers! + 2 + views);
         return checkpointedGradients([...segments, loss], inputs, xs);
       });
       expectClose(await got.value.data(), await want.value.data(), { atol: 1e-4, rtol: 1e-5 });
+      const scales = await Promise.all(want.grads.map(async (g) => (await tf.max(tf.abs(g)).data())[0]));
+      // The downsample convs' biases feed an InstanceNorm, which removes them: their gradient is 0 in
+      // exact arithmetic and float noise here, so the floor of the tolerance follows the largest gradient.
+      const floor = 1e-7 * Math.max(...scales);
       for (const [i, g] of got.grads.entries()) {
         const name = i < params.length ? m.namedParameters()[i][0] : `images[${i - params.length}]`;
         expect(g, name).not.toBeNull();
-        const scale = (await tf.max(tf.abs(want.grads[i])).data())[0];
-        expectClose(await g!.data(), await want.grads[i].data(), { atol: 1e-5 * scale + 1e-7, rtol: 1e-4 });
+        const atol = Math.max(1e-5 * scales[i], floor);
+        expectClose(await g!.data(), await want.grads[i].data(), { atol, rtol: 1e-4 });
       }
       tf.dispose([...ims, ...weights, want.value, ...want.grads, got.value, ...(got.grads as tf.Tensor[])]);
       m.dispose();
