@@ -3,6 +3,7 @@ import '@tensorflow/tfjs-core/dist/register_all_gradients';
 import { selectBackend } from '@cvm/backend';
 import { loadStateDict } from '@cvm/nn';
 import { expectClose, seededUniform } from '@cvm/test-utils';
+import { handheldTwoViewRig } from '@cvm/test-utils/bench';
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { datasetTasks, MultiTaskModel, type TaskName, Trainer } from '../src/index.js';
@@ -24,29 +25,10 @@ describe('Trainer with checkpointActivations', () => {
     const plain = make();
     const checkpointed = make();
     loadStateDict(checkpointed, plain.stateDict(), { layout: 'tfjs' });
+    const rig = handheldTwoViewRig(H, W);
     const batch = {
       images: [1, 2].map((s) => seededUniform([1, H, W, 3], s, 0, 1)),
-      cameras: {
-        intrinsics: [0, 1].map(() => [
-          [40, 0, 23.5],
-          [0, 40, 15.5],
-          [0, 0, 1],
-        ]),
-        cameraToWorld: [
-          [
-            [1, 0, 0, 0],
-            [0, 1, 0, 0],
-            [0, 0, 1, 0],
-            [0, 0, 0, 1],
-          ],
-          [
-            [1, 0, 0, 0.1],
-            [0, 1, 0, 0],
-            [0, 0, 1, 0.02],
-            [0, 0, 0, 1],
-          ],
-        ],
-      },
+      cameras: { intrinsics: [rig.intrinsics, rig.intrinsics], cameraToWorld: rig.cameraToWorld },
       labels: {
         semseg: tf.randomUniform([1, H, W], 0, 40, 'int32', 5),
         depth: tf.randomUniform([1, H, W], 0.5, 5, 'float32', 6),
