@@ -49,10 +49,18 @@ describe('Trainer with checkpointActivations', () => {
     const other = checkpointed.stateDict();
     const entries = Object.entries(plain.stateDict());
     expect(entries.some(([n]) => n.endsWith('running_mean'))).toBe(true);
+    // Biases followed by a normalisation that removes them (a conv bias before the encoder's
+    // InstanceNorm or before a head's training-mode BatchNorm) have a gradient of 0 in exact arithmetic:
+    // float noise that Adam turns into ±lr steps of arbitrary sign, whichever way it is computed.
+    const cancelled = /(downsample\.0|linear_fuse\.0)\.bias$/;
+    let compared = 0;
     for (const [name, v] of entries) {
-      const scale = Math.max(1e-3, (await tf.max(tf.abs(v)).data())[0]);
-      expectClose(await other[name].data(), await v.data(), { atol: 1e-5 * scale, rtol: 1e-4 });
+      if (cancelled.test(name)) continue;
+      const scale = (await tf.max(tf.abs(v)).data())[0];
+      expectClose(await other[name].data(), await v.data(), { atol: 1e-6 + 1e-5 * scale, rtol: 1e-4 });
+      compared++;
     }
+    expect(compared).toBeGreaterThan(entries.length - 8);
     tf.dispose([...batch.images, ...Object.values(batch.labels)]);
     a.dispose();
     b.dispose();
