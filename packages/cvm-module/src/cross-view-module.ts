@@ -276,8 +276,8 @@ export class CrossViewModule extends Module {
 
   /**
    * `forward` cut into segments for activation checkpointing (`checkpointedGradients` of `@cvm/nn`):
-   * the encoder's stem and each of its residual blocks, each transformer layer (two per block), the
-   * adapter with the cost volume, the upsampler's conv branch, then its full-resolution combination view by view. Running `segments` in order on `inputs` gives `forward(images,
+   * the encoder's stem and each of its residual blocks (view by view), each transformer layer (two per
+   * block), the adapter with the cost volume, the upsampler's conv branch, then its full-resolution combination view by view. Running `segments` in order on `inputs` gives `forward(images,
    * cameras)`'s outputs (one per view), computed by the same code. Inputs are checked here, once.
    * @param images, @param cameras as `forward` takes them
    * @returns `inputs` (the images) and the segments
@@ -291,15 +291,25 @@ export class CrossViewModule extends Module {
     cameras?: CvmCameras | null,
   ): { inputs: tf.Tensor[]; segments: Segment[] } {
     const plan = this.plan(images, cameras);
-    const [first, ...rest] = this.backbone.steps();
+    const { views } = plan;
+    // The encoder is per sample (InstanceNorm), so it runs view by view: its 1/2-resolution
+    // activations, the largest of a segment, are halved. State: one map per view, then stacked.
+    const steps = this.backbone.steps();
+    const encoder = steps.flatMap((step, j) =>
+      Array.from(
+        { length: views },
+        (_, v): Segment =>
+          (state) =>
+            state.map((t, u) =>
+              u !== v ? t : j === 0 ? step(this.encoderInput([t], { ...plan, views: 1 })) : step(t),
+            ),
+      ),
+    );
     return {
       inputs: [...images],
       segments: [
-        (ims) => [first(this.encoderInput(ims, plan))],
-        ...rest.map(
-          (step): Segment =>
-            ([x]) => [step(x)],
-        ),
+        ...encoder,
+        ...(views > 1 ? [(xs: readonly tf.Tensor[]) => [tf.concat([...xs], 0)]] : []),
         ...this.transformer.layerSegments(plan.views, plan.featureH, plan.featureW),
         ([x]) => [this.joinViews(x, plan).stacked],
         ([stacked]) => [stacked, this.upsampler.predict(stacked as tf.Tensor4D)],
