@@ -80,8 +80,8 @@ export function checkpointedGradients(
   // Gradients accumulated by tensor id: the seeds of segment boundaries, then of `xs`.
   const dys = new Map<number, tf.Tensor>([[value.id, tf.onesLike(value)]]);
   const targets = [...new Map(xs.map((x) => [x.id, x])).values()];
-  // Never disposed here: the caller's inputs and xs.
-  const kept = new Set([...inputs, ...xs].map((t) => t.id));
+  // Never disposed here: the caller's inputs and xs, and what is returned (aux may be passed through).
+  const kept = new Set([...inputs, ...xs, ...last].map((t) => t.id));
   try {
     for (let i = segments.length - 1; i >= 0; i--) {
       backwardSegment(segments[i], states[i], states[i + 1], dys, targets, i);

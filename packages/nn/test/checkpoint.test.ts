@@ -21,7 +21,7 @@ describe('checkpointedGradients', () => {
     ([x, p, q]) => [x, tf.add(tf.mul(p, q), tf.matMul(q, w1))],
     ([x, r]) => {
       const loss = tf.add(tf.sum(tf.square(r)), tf.sum(tf.mul(x, r)));
-      return [loss, tf.mean(r)]; // aux: not differentiated
+      return [loss, tf.mean(r), r]; // aux: not differentiated; r made by the segment before
     },
   ];
   const whole = (x: tf.Tensor, y: tf.Tensor): tf.Scalar => {
@@ -41,8 +41,9 @@ describe('checkpointedGradients', () => {
       expect(g!.shape).toEqual(want.grads[i].shape);
       expectClose(await g!.data(), await want.grads[i].data(), { atol: 1e-5, rtol: 1e-5 });
     }
-    expect(got.aux).toHaveLength(1);
+    expect(got.aux).toHaveLength(2);
     expect(got.aux[0].rank).toBe(0);
+    expect(got.aux[1].isDisposed).toBe(false);
     tf.dispose([x, y, want.value, ...want.grads, got.value, ...got.aux, ...(got.grads as tf.Tensor[])]);
   });
 
