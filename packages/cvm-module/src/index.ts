@@ -7,6 +7,7 @@ export type { CrossViewModuleConfig, CvmIntermediates, CvmMode } from './cross-v
 export { CrossViewModule, FEATURE_STRIDE } from './cross-view-module.js';
 export type {
   AttentionContext,
+  BlockContext,
   MultiViewTransformerOptions,
   TransformerLayerOptions,
 } from './multiview-transformer.js';

@@ -1,5 +1,5 @@
 import { CrossViewModule, type CrossViewModuleConfig, type CvmCameras, type CvmMode } from '@cvm/cvm-module';
-import { Module, ModuleDict } from '@cvm/nn';
+import { Module, ModuleDict, passThrough, type Segment } from '@cvm/nn';
 import * as tf from '@tensorflow/tfjs-core';
 import { DecodeHead, type FusionResolution } from './decode-head.js';
 import type { MultiScaleEncoder } from './encoder.js';
@@ -96,6 +96,54 @@ export class MultiTaskModel extends Module {
    * @returns per task `[B,H,W,channels]` (new tensors, owned by the caller)
    */
   forward(images: readonly tf.Tensor[], cameras?: CvmCameras | null): TaskOutputs {
+    const [height, width] = this.checkImages(images);
+    return tf.tidy(() => {
+      const maps = this.encoderMaps(images[0] as tf.Tensor4D);
+      const cvmRef = this.cvm ? this.cvm.forward(images, cameras)[0] : null;
+      return this.decode(maps, [height, width], cvmRef);
+    });
+  }
+
+  /**
+   * `forward` cut into segments for activation checkpointing (`checkpointedGradients` of `@cvm/nn`):
+   * the encoder (one segment), the CvM's own segments (`CrossViewModule.forwardSegments`; the encoder
+   * maps are passed through them), then the heads. Running `segments` in order on `inputs` gives
+   * `forward`'s outputs as an array in `tasks` order, computed by the same code.
+   * @returns `inputs` (the images), the segments, and the task of each final output
+   * @example
+   * const { inputs, segments, tasks } = model.forwardSegments([ref, nbr], cams);
+   * const loss: Segment = (outs) => [tf.addN(outs.map((o) => tf.mean(tf.square(o))))];
+   * const { value, grads } = checkpointedGradients([...segments, loss], inputs, model.parameters());
+   */
+  forwardSegments(
+    images: readonly tf.Tensor[],
+    cameras?: CvmCameras | null,
+  ): { inputs: tf.Tensor[]; segments: Segment[]; tasks: TaskName[] } {
+    const size = this.checkImages(images);
+    const names = this.tasks.map((t) => t.name);
+    const cvm = this.cvm ? this.cvm.forwardSegments(images, cameras) : null;
+    // State after the encoder: every task's 4 maps (task-major), then the images for the CvM.
+    const mapCount = 4 * names.length;
+    const encoder: Segment = (ims) => {
+      const maps = this.encoderMaps(ims[0] as tf.Tensor4D);
+      return [...names.flatMap((n) => maps[n]), ...(cvm ? ims : [])];
+    };
+    const heads: Segment = (state) => {
+      const maps = Object.fromEntries(
+        names.map((n, i) => [n, state.slice(4 * i, 4 * i + 4) as tf.Tensor4D[]]),
+      );
+      const out = this.decode(maps, size, cvm ? (state[mapCount] as tf.Tensor4D) : null);
+      return names.map((n) => out[n] as tf.Tensor);
+    };
+    return {
+      inputs: [...images],
+      segments: [encoder, ...(cvm ? cvm.segments.map((s) => passThrough(mapCount, s)) : []), heads],
+      tasks: names,
+    };
+  }
+
+  /** Checks the views; returns the reference view's `[H, W]`. */
+  private checkImages(images: readonly tf.Tensor[]): [number, number] {
     if (!Array.isArray(images) || images.length === 0) {
       throw new Error(
         'MultiTaskModel: images must be a non-empty array of [B,H,W,3] views (view 0 = reference)',
@@ -107,19 +155,18 @@ export class MultiTaskModel extends Module {
         `MultiTaskModel: images[0] must be [B,H,W,3], got ${ref instanceof tf.Tensor ? `[${ref.shape}]` : typeof ref}`,
       );
     }
-    const [, height, width] = ref.shape;
-    return tf.tidy(() => {
-      const maps = this.encoderMaps(ref as tf.Tensor4D);
-      let cvmRef: tf.Tensor4D | null = null;
-      if (this.cvm) {
-        const outs = this.cvm.forward(images, cameras);
-        cvmRef = outs[0];
-      }
-      const out: TaskOutputs = {};
-      for (const t of this.tasks)
-        out[t.name] = this.head(t.name).forward(maps[t.name], [height, width], cvmRef);
-      return out;
-    });
+    return [ref.shape[1], ref.shape[2]];
+  }
+
+  /** Every task's head on its encoder maps, with the reference view's CvM output fused in. */
+  private decode(
+    maps: Record<string, tf.Tensor4D[]>,
+    size: [number, number],
+    cvmRef: tf.Tensor4D | null,
+  ): TaskOutputs {
+    const out: TaskOutputs = {};
+    for (const t of this.tasks) out[t.name] = this.head(t.name).forward(maps[t.name], size, cvmRef);
+    return out;
   }
 
   /** Each task's four encoder maps: the encoder's per-task features when it has them (SAK), else shared. */
