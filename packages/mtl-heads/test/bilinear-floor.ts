@@ -28,11 +28,7 @@ export async function bilinearFloor(
   const [height, width] = [first.shape[1] as number, first.shape[2] as number];
   const named = tasks.map((t): [string, tf.Variable] => [
     t.name,
-    tf.variable(
-      tf.tidy(() => initialMap(t, labels[t.name] as tf.Tensor, size)),
-      true,
-      `floor_${t.name}`,
-    ),
+    tf.tidy(() => tf.variable(initialMap(t, labels[t.name] as tf.Tensor, size), true, `floor_${t.name}`)),
   ]);
   const opt = new AdamW(named, { lr, weightDecay: 0 });
   const lossOf = (): ReturnType<typeof multiTaskLoss> => {
