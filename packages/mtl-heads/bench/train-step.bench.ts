@@ -1,5 +1,5 @@
 /**
- * `pnpm --filter @cvm/mtl-heads bench [--json] [--runs N=2] [--backends cpu] [--size 64x96] [--dim 64] [--cvm small|paper] [--paper]`
+ * `pnpm --filter @cvm/mtl-heads bench [--json] [--runs N=2] [--backends wasm,cpu] [--size 64x96] [--dim 64] [--cvm small|paper] [--paper] [--paper-backends wasm] [--paper-runs N=0]`
  *
  * Times one training step (forward, NYUD's weighted losses, backward, clip 10, AdamW + schedule) of the
  * 3D-aware multi-task model: 2 views, batch 1, NYUD's four heads with the CvM output fused at 1/4, and
@@ -7,11 +7,15 @@
  * (`--cvm paper`: C = 128, 6 blocks, L = 128, 4.93 M parameters). The encoder is the test encoder
  * (patch-16 conv + 4 residual Linear+GELU stages of width `--dim`), so the same step restates in
  * PyTorch (`bench/train_step_torch.py`, run by this script when `/usr/bin/python3` has torch) and the
- * ratio is measured under the same load. `--paper` adds the paper's encoders (`@cvm/encoders`'
- * `dinov3_vitb16`, `dinov3_vitl16`) with the paper CvM at 448×576 (TypeScript only; on the cpu backend
- * one step takes tens of minutes, see the cvm-module README's forward figures).
+ * ratio is measured under the same load.
+ *
+ * `--paper` adds the paper's configuration (`@cvm/encoders`' `dinov3_vitb16` / `dinov3_vitl16`, paper
+ * CvM, 448×576) and the parts of it that fit where the whole does not (`PAPER_ROWS`), each on every
+ * backend of `--paper-backends` (default: `--backends`) in its own child process (a wasm heap that runs out aborts its module for good;
+ * the row then reports the out-of-memory with the live tensor bytes), and each restated in PyTorch with
+ * its peak RSS. `--paper-runs` timed steps after the first (default 0: the first step only).
  */
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -31,12 +35,15 @@ const flag = (name: string, fallback: string): string => {
 };
 const json = args.includes('--json');
 const runs = Number(flag('runs', '2'));
+const paperRuns = Number(flag('paper-runs', '0'));
 const backends = flag('backends', 'wasm,cpu').split(',');
+const paperBackends = flag('paper-backends', backends.join(',')).split(',');
 const [height, width] = flag('size', '64x96').split('x').map(Number);
 const dim = Number(flag('dim', '64'));
 const cvmSize = flag('cvm', 'small');
 if (cvmSize !== 'small' && cvmSize !== 'paper')
   throw new Error(`--cvm must be 'small' or 'paper', got '${cvmSize}'`);
+type CvmSize = 'none' | 'small' | 'paper';
 /** The small CvM (`--cvm small`); the paper's is the CrossViewModule default. */
 const SMALL_CVM = {
   encoderDims: [16, 24, 32] as [number, number, number],
@@ -46,9 +53,21 @@ const SMALL_CVM = {
   upsamplerHidden: 64,
   depthRange: { near: 0.5, far: 10, count: 32 },
 };
+/** wasm32's address space: the wasm backend's heap cannot grow past it. */
+const WASM32_BYTES = 4 * 2 ** 30;
+const GiB = 2 ** 30;
 const log = (s: string): void => {
   if (!json) console.log(s);
 };
+
+/** The paper configuration (ViT-B/L, paper CvM, 448×576) and the parts of it that fit in wasm32. */
+const PAPER_ROWS: { encoder: 'vitb' | 'vitl'; cvm: CvmSize; h: number; w: number }[] = [
+  { encoder: 'vitb', cvm: 'none', h: 448, w: 576 }, // encoder + heads, without the CvM
+  { encoder: 'vitb', cvm: 'paper', h: 224, w: 288 }, // the whole step at a quarter of the pixels
+  { encoder: 'vitb', cvm: 'paper', h: 448, w: 576 }, // the paper's step
+  { encoder: 'vitl', cvm: 'paper', h: 448, w: 576 },
+];
+const PRESET = { vitb: 'dinov3_vitb16', vitl: 'dinov3_vitl16' } as const;
 
 interface Row {
   backend: string;
@@ -56,6 +75,8 @@ interface Row {
   firstMs: number;
   medianMs: number;
   parameters: number;
+  /** Set when the step could not run (the measured reason). */
+  error?: string;
 }
 
 async function timeStep(
@@ -64,13 +85,27 @@ async function timeStep(
   encoder: MultiScaleEncoder,
   h: number,
   w: number,
-  paperCvm: boolean,
+  cvm: CvmSize,
+  timedRuns: number,
 ): Promise<Row> {
   const model = new MultiTaskModel(encoder, {
     tasks: datasetTasks('nyud'),
-    cvm: 'full',
-    cvmConfig: paperCvm ? {} : SMALL_CVM,
+    cvm: cvm === 'none' ? 'none' : 'full',
+    cvmConfig: cvm === 'small' ? SMALL_CVM : {},
   });
+  const parameters = model.numParameters();
+  // Weights, gradients and AdamW's two moments are 16 bytes a parameter before any activation.
+  if (backend === 'wasm' && parameters * 16 > WASM32_BYTES) {
+    model.dispose();
+    return {
+      backend,
+      config,
+      firstMs: Number.NaN,
+      medianMs: Number.NaN,
+      parameters,
+      error: `not run: ${(parameters / 1e6).toFixed(1)} M parameters × 16 B (weights, gradients, AdamW m and v) = ${((parameters * 16) / GiB).toFixed(2)} GiB > wasm32's 4 GiB heap`,
+    };
+  }
   const trainer = new Trainer(model);
   const rand = (shape: number[], max: number, dtype: 'float32' | 'int32' = 'float32') =>
     tf.tidy(() =>
@@ -112,7 +147,7 @@ async function timeStep(
   await trainer.step(batch);
   const firstMs = performance.now() - t0;
   const times: number[] = [];
-  for (let i = 0; i < runs; i++) {
+  for (let i = 0; i < timedRuns; i++) {
     t0 = performance.now();
     await trainer.step(batch);
     times.push(performance.now() - t0);
@@ -122,8 +157,8 @@ async function timeStep(
     backend,
     config,
     firstMs,
-    medianMs: times[Math.floor(times.length / 2)],
-    parameters: model.numParameters(),
+    medianMs: times.length ? times[Math.floor(times.length / 2)] : firstMs,
+    parameters,
   };
   tf.dispose([...images, ...Object.values(labels)]);
   trainer.dispose();
@@ -131,12 +166,86 @@ async function timeStep(
   return row;
 }
 
+/** The reason a step failed, in words: the wasm heap's abort says only "Aborted()". */
+function failure(backend: string, err: unknown): string {
+  const message = err instanceof Error ? err.message : String(err);
+  const live = `${(tf.memory().numBytes / GiB).toFixed(2)} GiB of live tensors`;
+  if (backend === 'wasm' && /Aborted\(|out of memory|Cannot enlarge memory/i.test(message)) {
+    return `out of memory: the wasm heap could not grow past wasm32's 4 GiB (${live} when the allocation failed)`;
+  }
+  return `failed: ${message.split('\n')[0]} (${live})`;
+}
+
+/** One paper row in this process (the child side of `--paper`): prints its Row as JSON. */
+async function paperRowChild(index: number, backend: string): Promise<void> {
+  const { encoder, cvm, h, w } = PAPER_ROWS[index];
+  const config = `${PRESET[encoder]} ${cvm === 'none' ? 'no CvM' : `${cvm} CvM`} ${h}x${w}`;
+  let row: Row;
+  try {
+    await selectBackend([backend as BackendName]);
+    row = await timeStep(backend, config, createEncoder(PRESET[encoder]), h, w, cvm, paperRuns);
+  } catch (err) {
+    row = {
+      backend,
+      config,
+      firstMs: Number.NaN,
+      medianMs: Number.NaN,
+      parameters: 0,
+      error: failure(backend, err),
+    };
+  }
+  console.log(JSON.stringify(row));
+  process.exit(0); // an aborted wasm module may keep worker threads alive
+}
+
+/** Runs paper row `index` on `backend` in a child process, so that an aborted wasm heap ends only it. */
+function paperRow(index: number, backend: string): Row {
+  const { encoder, cvm, h, w } = PAPER_ROWS[index];
+  const res = spawnSync(
+    process.execPath,
+    [
+      ...process.execArgv,
+      fileURLToPath(import.meta.url),
+      '--paper-row',
+      String(index),
+      '--backends',
+      backend,
+      '--paper-runs',
+      String(paperRuns),
+    ],
+    { encoding: 'utf8', maxBuffer: 1 << 26 },
+  );
+  const last = res.stdout.trim().split('\n').at(-1) ?? '';
+  try {
+    return JSON.parse(last) as Row;
+  } catch {
+    const why = res.signal ? `killed by ${res.signal}` : `exit code ${res.status}`;
+    return {
+      backend,
+      config: `${PRESET[encoder]} ${cvm} CvM ${h}x${w}`,
+      firstMs: Number.NaN,
+      medianMs: Number.NaN,
+      parameters: 0,
+      error: `crashed (${why}): ${res.stderr.trim().split('\n').slice(-2).join(' | ')}`,
+    };
+  }
+}
+
+interface TorchResult {
+  firstMs: number;
+  medianMs: number;
+  threads: number;
+  parameters: number;
+  peakRssGiB: number;
+}
+
 /** PyTorch's step on `threads` threads (the wasm backend's count, when it ran; else torch's default). */
 function torchStep(
   h: number,
   w: number,
   threads: number | undefined,
-): { firstMs: number; medianMs: number; threads: number } | null {
+  opts: { encoder?: string; cvm?: CvmSize; runs?: number } = {},
+): TorchResult | null {
   if (!existsSync('/usr/bin/python3')) return null;
   const script = join(dirname(fileURLToPath(import.meta.url)), 'train_step_torch.py');
   try {
@@ -147,14 +256,19 @@ function torchStep(
           script,
           String(h),
           String(w),
+          '--dim',
           String(dim),
-          String(runs),
-          cvmSize,
-          ...(threads ? [String(threads)] : []),
+          '--runs',
+          String(opts.runs ?? runs),
+          '--cvm',
+          opts.cvm ?? cvmSize,
+          '--encoder',
+          opts.encoder ?? 'test',
+          ...(threads ? ['--threads', String(threads)] : []),
         ],
-        {
-          encoding: 'utf8',
-        },
+        // libgomp's threads spin while they wait: on a machine shared with other busy processes two
+        // spinning threads made the small step 100x slower (12.8 s vs 0.12 s measured); tfjs's don't.
+        { encoding: 'utf8', env: { ...process.env, OMP_WAIT_POLICY: 'PASSIVE' } },
       ),
     );
   } catch (err) {
@@ -162,6 +276,8 @@ function torchStep(
     return null;
   }
 }
+
+const seconds = (ms: number): string => `${(ms / 1000).toFixed(1)} s`;
 
 async function main(): Promise<void> {
   const rows: Row[] = [];
@@ -178,31 +294,46 @@ async function main(): Promise<void> {
         new TinyEncoder(dim),
         height,
         width,
-        cvmSize === 'paper',
+        cvmSize as CvmSize,
+        runs,
       ),
     );
     log(
       `${backend}: first ${rows.at(-1)?.firstMs.toFixed(0)} ms, median ${rows.at(-1)?.medianMs.toFixed(0)} ms`,
     );
-    if (args.includes('--paper')) {
-      for (const name of ['dinov3_vitb16', 'dinov3_vitl16']) {
-        rows.push(await timeStep(backend, `${name} 448x576`, createEncoder(name), 448, 576, true));
-        log(
-          `${backend} ${name}: first ${rows.at(-1)?.firstMs.toFixed(0)} ms, median ${rows.at(-1)?.medianMs.toFixed(0)} ms`,
-        );
-      }
-    }
   }
   const torch = torchStep(height, width, tfjsThreads);
   if (torch) {
     log(
       `pytorch (cpu, ${torch.threads} threads): first ${torch.firstMs.toFixed(0)} ms, median ${torch.medianMs.toFixed(0)} ms`,
     );
-    for (const r of rows.filter((x) => x.config.startsWith('test-encoder'))) {
-      log(`  ${r.backend} / pytorch: ${(r.medianMs / torch.medianMs).toFixed(2)}x`);
+    for (const r of rows) log(`  ${r.backend} / pytorch: ${(r.medianMs / torch.medianMs).toFixed(2)}x`);
+  }
+  const paper: { row: (typeof PAPER_ROWS)[number]; tfjs: Row[]; torch: TorchResult | null }[] = [];
+  if (args.includes('--paper')) {
+    log(`paper configuration (${paperRuns ? `median of ${paperRuns} after the first step` : 'first step'}):`);
+    for (let i = 0; i < PAPER_ROWS.length; i++) {
+      const row = PAPER_ROWS[i];
+      const tfjs = paperBackends.map((b) => paperRow(i, b));
+      const pt = torchStep(row.h, row.w, tfjsThreads, {
+        encoder: row.encoder,
+        cvm: row.cvm,
+        runs: paperRuns,
+      });
+      paper.push({ row, tfjs, torch: pt });
+      for (const r of tfjs) {
+        const ratio = pt && !r.error ? ` (${(r.medianMs / pt.medianMs).toFixed(2)}x pytorch)` : '';
+        log(`  ${r.backend} ${r.config}: ${r.error ?? seconds(r.medianMs)}${ratio}`);
+      }
+      if (pt)
+        log(
+          `  pytorch ${PRESET[row.encoder]} ${row.cvm} CvM ${row.h}x${row.w}: ${seconds(pt.medianMs)}, peak RSS ${pt.peakRssGiB.toFixed(2)} GiB, ${(pt.parameters / 1e6).toFixed(1)} M parameters`,
+        );
     }
   }
-  if (json) console.log(JSON.stringify({ height, width, dim, cvm: cvmSize, runs, rows, torch }, null, 2));
+  if (json)
+    console.log(JSON.stringify({ height, width, dim, cvm: cvmSize, runs, rows, torch, paper }, null, 2));
 }
 
-await main();
+if (args.includes('--paper-row')) await paperRowChild(Number(flag('paper-row', '0')), backends[0]);
+else await main();

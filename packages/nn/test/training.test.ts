@@ -129,6 +129,16 @@ describe('AdamW + polynomialLR + clipGradNorm match torch over 5 steps', () => {
     restored.dispose();
   });
 
+  it('AdamW leaves no tensor behind once disposed', () => {
+    const w = tf.variable(tf.ones([2, 3]));
+    const before = tf.memory().numTensors;
+    const opt = new AdamW([['w', w]]);
+    opt.step({ w: tf.onesLike(w) });
+    opt.dispose();
+    expect(tf.memory().numTensors).toBe(before + 1); // the gradient above, still the caller's
+    w.dispose();
+  });
+
   it('clipGradNorm leaves small gradients unchanged and accepts arrays', async () => {
     const g = [tf.tensor1d([3, 0]), tf.tensor1d([0, 4])];
     const a = clipGradNorm(g, 10);

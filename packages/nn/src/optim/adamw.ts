@@ -50,10 +50,11 @@ export class AdamW {
     this.weightDecay = weightDecay;
     for (const [name, variable] of named) {
       if (this.params.has(name)) throw new Error(`AdamW: parameter '${name}' given twice`);
+      // tidy: the zeros a variable is made from stay live tensors unless disposed.
       this.params.set(name, {
         variable,
-        expAvg: tf.variable(tf.zerosLike(variable), false),
-        expAvgSq: tf.variable(tf.zerosLike(variable), false),
+        expAvg: tf.tidy(() => tf.variable(tf.zerosLike(variable), false)),
+        expAvgSq: tf.tidy(() => tf.variable(tf.zerosLike(variable), false)),
         step: 0,
       });
     }
