@@ -72,7 +72,12 @@ async function register(
   }
   if (name === 'wasm') {
     try {
-      if ((await importOptional('@tensorflow/tfjs-backend-wasm')) === undefined) {
+      // A bundled page has registered the factory by importing the package; a bare dynamic import
+      // would not resolve there.
+      if (
+        tf.findBackendFactory('wasm') ||
+        (await importOptional('@tensorflow/tfjs-backend-wasm')) === undefined
+      ) {
         await registerWasmBackend(options.threads > 0 ? { threads: options.threads } : {});
       }
     } catch (err) {

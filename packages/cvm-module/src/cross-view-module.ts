@@ -85,6 +85,16 @@ export interface CrossViewModuleConfig {
   checkInputRange?: boolean;
 }
 
+/**
+ * An inference-time ablation of a trained module (`forwardWithIntermediates`' `options.ablate`): the
+ * named part of the upsampler's input is replaced by zeros, its neutral value (no feature, no
+ * matching evidence), so one checkpoint shows what each part contributes. `'costVolume'`: the cost
+ * volume channels; `'crossViewFeatures'`: the cross-view feature channels. Unlike the `mode`s
+ * `noCostVolume` / `noCrossViewFeatures` (architectures trained without the part), the weights see
+ * an input they were not trained on.
+ */
+export type CvmPartAblation = 'costVolume' | 'crossViewFeatures';
+
 /** Everything `forwardWithIntermediates` returns; one tensor per input view, owned by the caller. */
 export interface CvmIntermediates {
   /** `[B, ceil(H/2), ceil(W/2), outChannels]`: the module's outputs. */
@@ -263,8 +273,27 @@ export class CrossViewModule extends Module {
     }
   }
 
-  /** `forward`, also returning the 1/8-resolution cross-view features and cost volumes. */
-  forwardWithIntermediates(images: readonly tf.Tensor[], cameras?: CvmCameras | null): CvmIntermediates {
+  /**
+   * `forward`, also returning the 1/8-resolution cross-view features and cost volumes (as computed,
+   * before any ablation).
+   * @param options.ablate zero one part of the upsampler's input (see `CvmPartAblation`); it must be
+   *   a part this module's mode uses
+   */
+  forwardWithIntermediates(
+    images: readonly tf.Tensor[],
+    cameras?: CvmCameras | null,
+    options: { ablate?: CvmPartAblation | null } = {},
+  ): CvmIntermediates {
+    const ablate = options.ablate ?? null;
+    if (ablate !== null) {
+      const used = ablate === 'costVolume' ? this.usesCostVolume : this.usesFeatures;
+      if (ablate !== 'costVolume' && ablate !== 'crossViewFeatures')
+        throw new Error(
+          `options.ablate must be 'costVolume' or 'crossViewFeatures', got '${String(ablate)}'`,
+        );
+      if (!used)
+        throw new Error(`options.ablate: a module in mode '${this.mode}' has no ${ablate} to ablate`);
+    }
     const { batch, height, width } = this.checkImages(images);
     if (this.rangeCheck) for (const [v, im] of images.entries()) this.rangeCheck.check(im, `images[${v}]`);
     const views = images.length;
@@ -301,8 +330,9 @@ export class CrossViewModule extends Module {
         : [];
       const parts = features.map((f, v) => {
         const chans: tf.Tensor[] = [];
-        if (this.usesFeatures) chans.push(f);
-        if (this.usesCostVolume) chans.push(costVolumes[v]);
+        if (this.usesFeatures) chans.push(ablate === 'crossViewFeatures' ? tf.zerosLike(f) : f);
+        if (this.usesCostVolume)
+          chans.push(ablate === 'costVolume' ? tf.zerosLike(costVolumes[v]) : costVolumes[v]);
         return chans.length === 1 ? chans[0] : tf.concat(chans, 3);
       });
       const up = this.upsampler.forward((views === 1 ? parts[0] : tf.concat(parts, 0)) as tf.Tensor4D);

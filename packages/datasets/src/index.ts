@@ -34,3 +34,23 @@ export {
 export type { PhotometricParams, PipelineOptions } from './pipeline/transforms.js';
 export { collate } from './pipeline/batch.js';
 export type { Batch } from './pipeline/batch.js';
+export { decodePng, encodePng } from './formats/png.js';
+export type { DecodedImage, Palette } from './formats/png.js';
+export {
+  colmapCameraIntrinsics,
+  colmapImagePose,
+  encodeColmapCamerasBinary,
+  encodeColmapImagesBinary,
+  encodeColmapPointsBinary,
+  formatColmapCameras,
+  formatColmapImages,
+  formatColmapPoints,
+  parseColmapBinary,
+  parseColmapText,
+  quaternionToRotation,
+  rotationToQuaternion,
+  viewToColmap,
+} from './formats/colmap.js';
+export type { ColmapCamera, ColmapImage, ColmapModel, ColmapModelName } from './formats/colmap.js';
+export { colorizeTask, depthColor, vocPalette } from './colormaps.js';
+export type { ColorizeOptions } from './colormaps.js';

@@ -106,6 +106,16 @@ export class DecodeHead extends Module {
   }
 
   /**
+   * The CvM input that carries no information (`[C_cvm]`, a new tensor): zeros, the value of an
+   * absent CvM feature. `MultiTaskModel`'s `cvmAblation: 'off'` feeds it in place of the CvM map.
+   */
+  neutralCvmValue(): tf.Tensor1D {
+    if (this.cvmChannels === 0)
+      throw new Error('DecodeHead: a head built with cvmChannels 0 has no CvM input');
+    return tf.zeros([this.cvmChannels]);
+  }
+
+  /**
    * @param features four `[B,h,w,D]` encoder maps (any sizes; SAK's are all 1/16)
    * @param imageSize `[H, W]` of the input image: the output size
    * @param cvm `[B,⌈H/2⌉,⌈W/2⌉,C_cvm]` CvM output; required exactly when `cvmChannels > 0`

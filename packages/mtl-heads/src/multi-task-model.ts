@@ -29,6 +29,32 @@ export interface MultiTaskModelConfig {
 export type TaskOutputs = Partial<Record<TaskName, tf.Tensor4D>>;
 
 /**
+ * An inference-time ablation of the CvM of a trained model (`forward`'s `options.cvmAblation`), so one
+ * checkpoint shows what the module contributes:
+ * - `'off'`: the CvM is not run; every head receives, in place of the CvM map, the neutral value of
+ *   its CvM input (`DecodeHead.neutralCvmValue`), a map carrying no information;
+ * - `'noCostVolume'` / `'noCrossViewFeatures'`: the CvM runs with its cost volume / its cross-view
+ *   features replaced by zeros at the upsampler's input (`CrossViewModule`'s `CvmPartAblation`).
+ *
+ * These are not the paper's ablations (Tab. A15 retrains each architecture, `config.cvm`): the heads
+ * see inputs they were not trained on. They are what a single shipped checkpoint can show.
+ */
+export type CvmAblation = 'off' | 'noCostVolume' | 'noCrossViewFeatures';
+
+/** Options of `MultiTaskModel.forward` / `forwardWithIntermediates`. */
+export interface MultiTaskForwardOptions {
+  /** Inference-time CvM ablation (needs a model with a CvM); default none. */
+  cvmAblation?: CvmAblation | null;
+}
+
+/** What `forwardWithIntermediates` returns (new tensors, owned by the caller). */
+export interface MultiTaskIntermediates {
+  outputs: TaskOutputs;
+  /** The reference view's `[B,Hp/8,Wp/8,L]` cost volume (matching score per inverse-depth candidate, far → near); null without one. */
+  costVolume: tf.Tensor4D | null;
+}
+
+/**
  * The 3D-aware multi-task model: an MTL encoder on the reference view, an optional Cross-view Module
  * on all views, and one SAK decode head per task with the CvM output fused in.
  *
@@ -42,6 +68,8 @@ export type TaskOutputs = Partial<Record<TaskName, tf.Tensor4D>>;
  * const out = model.forward([ref, nbr], { intrinsics: [K, K], cameraToWorld: [c2wRef, c2wNbr] });
  * out.semseg; // [B,H,W,40] logits
  */
+const ABLATIONS: readonly CvmAblation[] = ['off', 'noCostVolume', 'noCrossViewFeatures'];
+
 export class MultiTaskModel extends Module {
   readonly tasks: readonly TaskDefinition[];
   readonly variant: CvmVariant;
@@ -95,7 +123,25 @@ export class MultiTaskModel extends Module {
    *   `CrossViewModule.forward` takes them; needed with 2+ views when the CvM builds a cost volume
    * @returns per task `[B,H,W,channels]` (new tensors, owned by the caller)
    */
-  forward(images: readonly tf.Tensor[], cameras?: CvmCameras | null): TaskOutputs {
+  forward(
+    images: readonly tf.Tensor[],
+    cameras?: CvmCameras | null,
+    options: MultiTaskForwardOptions = {},
+  ): TaskOutputs {
+    const { outputs, costVolume } = this.forwardWithIntermediates(images, cameras, options);
+    costVolume?.dispose();
+    return outputs;
+  }
+
+  /**
+   * `forward`, also returning the reference view's cost volume (as the CvM computed it, before any
+   * ablation), e.g. to show the matching score along the depth candidates at a pixel.
+   */
+  forwardWithIntermediates(
+    images: readonly tf.Tensor[],
+    cameras?: CvmCameras | null,
+    options: MultiTaskForwardOptions = {},
+  ): MultiTaskIntermediates {
     if (!Array.isArray(images) || images.length === 0) {
       throw new Error(
         'MultiTaskModel: images must be a non-empty array of [B,H,W,3] views (view 0 = reference)',
@@ -107,19 +153,43 @@ export class MultiTaskModel extends Module {
         `MultiTaskModel: images[0] must be [B,H,W,3], got ${ref instanceof tf.Tensor ? `[${ref.shape}]` : typeof ref}`,
       );
     }
-    const [, height, width] = ref.shape;
-    return tf.tidy(() => {
+    const ablation = options.cvmAblation ?? null;
+    if (ablation !== null) {
+      if (!ABLATIONS.includes(ablation))
+        throw new Error(
+          `MultiTaskModel: options.cvmAblation must be one of ${ABLATIONS.join(', ')}, got '${String(ablation)}'`,
+        );
+      if (!this.cvm) throw new Error('MultiTaskModel: options.cvmAblation needs a model with a CvM');
+    }
+    const [batch, height, width] = ref.shape;
+    const result = tf.tidy(() => {
       const maps = this.encoderMaps(ref as tf.Tensor4D);
       let cvmRef: tf.Tensor4D | null = null;
-      if (this.cvm) {
-        const outs = this.cvm.forward(images, cameras);
-        cvmRef = outs[0];
+      let costVolume: tf.Tensor4D | null = null;
+      if (this.cvm && ablation !== 'off') {
+        const ablate =
+          ablation === 'noCostVolume'
+            ? 'costVolume'
+            : ablation === 'noCrossViewFeatures'
+              ? 'crossViewFeatures'
+              : null;
+        const all = this.cvm.forwardWithIntermediates(images, cameras, { ablate });
+        cvmRef = all.outputs[0];
+        costVolume = all.costVolumes[0] ?? null;
       }
       const out: TaskOutputs = {};
-      for (const t of this.tasks)
-        out[t.name] = this.head(t.name).forward(maps[t.name], [height, width], cvmRef);
-      return out;
+      for (const t of this.tasks) {
+        const head = this.head(t.name);
+        let cvmIn = cvmRef;
+        if (this.cvm && ablation === 'off') {
+          const value = head.neutralCvmValue();
+          cvmIn = tf.broadcastTo(value, [batch, Math.ceil(height / 2), Math.ceil(width / 2), value.shape[0]]);
+        }
+        out[t.name] = head.forward(maps[t.name], [height, width], cvmIn);
+      }
+      return { outputs: out as tf.NamedTensorMap, costVolume: costVolume ? [costVolume] : [] };
     });
+    return { outputs: result.outputs as TaskOutputs, costVolume: result.costVolume[0] ?? null };
   }
 
   /** Each task's four encoder maps: the encoder's per-task features when it has them (SAK), else shared. */

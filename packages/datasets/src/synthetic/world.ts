@@ -127,17 +127,26 @@ export class SyntheticWorld {
     return offsets;
   }
 
-  /** Renders sample `index` of `split`. Deterministic: the same options give the same bytes. */
-  sample(split: Split, index: number): MultiViewSample {
+  /**
+   * Renders sample `index` of `split`. Deterministic: the same options give the same bytes.
+   * @param options.baselineScale moves each neighbour's camera centre along the line from the
+   *   reference's: `c_ref + s·(c_nbr − c_ref)` (orientations kept); default 1 (the clip's own cameras).
+   *   0 puts every neighbour at the reference's centre, 2 doubles the baselines.
+   */
+  sample(split: Split, index: number, options: { baselineScale?: number } = {}): MultiViewSample {
     const { height, width, antialias, edgeRadius, labelsForAllViews } = this.options;
+    const scale = options.baselineScale ?? 1;
+    if (typeof scale !== 'number' || !Number.isFinite(scale) || scale < 0)
+      throw new Error(`SyntheticWorld: baselineScale must be a finite number >= 0, got ${String(scale)}`);
     const scene = this.scene(split, index);
+    const refCentre = scene.clip[CLIP_HALF_LENGTH].position;
     const compiled = compileScene(scene);
     const K = nyuv2Intrinsics(height, width);
     const id = this.sceneId(split, index);
     const views: SampleView[] = this.viewOffsets(split, index).map((offset, v) => {
       const frame = scene.clip[offset + CLIP_HALF_LENGTH];
       const R = frame.rotation;
-      const c = frame.position;
+      const c = frame.position.map((x, k) => refCentre[k] + scale * (x - refCentre[k]));
       const cameraToWorld = Float64Array.from([
         R[0],
         R[1],
