@@ -346,5 +346,18 @@ document.addEventListener('drop', (e) => {
   }
 });
 
+// A link may set the controls: ?scene=3&views=2&baseline=1.5&cvm=off (and ?backend=wasm).
+for (const [param, id] of [
+  ['scene', 'scene'],
+  ['views', 'views'],
+  ['baseline', 'baseline'],
+  ['cvm', 'cvm-mode'],
+] as const) {
+  const value = params.get(param);
+  if (value !== null) ($(id) as HTMLInputElement | HTMLSelectElement).value = value;
+}
+($('baseline-value') as HTMLOutputElement).textContent = Number(
+  ($('baseline') as HTMLInputElement).value,
+).toFixed(2);
 const backend = params.get('backend');
 send({ type: 'init', backend: (backend ?? 'auto') as Extract<Request, { type: 'init' }>['backend'] });

@@ -5,12 +5,7 @@
  * page's main thread only draws.
  */
 import { type BackendName, selectBackend } from '@cvm/backend';
-import {
-  type MultiViewSample,
-  resizeSample,
-  type SampleView,
-  SyntheticWorld,
-} from '@cvm/datasets';
+import { type MultiViewSample, resizeSample, type SampleView, SyntheticWorld } from '@cvm/datasets';
 import type { MultiTaskModel } from '@cvm/mtl-heads';
 import '@tensorflow/tfjs-backend-cpu';
 import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';

@@ -250,10 +250,15 @@ export class CrossViewModule extends Module {
    * @param cameras intrinsics (input-image pixels) and camera-to-world poses, one per view; required
    *   with 2+ views when the mode builds a cost volume, ignored for a single view. Read on the CPU: on
    *   WebGPU pass arrays, not GPU tensors
+   * @param options.ablate an inference-time ablation (`CvmPartAblation`)
    * @returns one `[B, ceil(H/2), ceil(W/2), outChannels]` map per view, channels `[features, costVolume]`
    */
-  forward(images: readonly tf.Tensor[], cameras?: CvmCameras | null): tf.Tensor4D[] {
-    const all = this.forwardWithIntermediates(images, cameras);
+  forward(
+    images: readonly tf.Tensor[],
+    cameras?: CvmCameras | null,
+    options: { ablate?: CvmPartAblation | null } = {},
+  ): tf.Tensor4D[] {
+    const all = this.forwardWithIntermediates(images, cameras, options);
     tf.dispose([...all.features, ...all.costVolumes]);
     return all.outputs;
   }

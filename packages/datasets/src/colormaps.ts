@@ -25,9 +25,10 @@ export function vocPalette(): Palette {
 const PALETTE = vocPalette();
 
 /**
- * The depth colour map ("Turbo", Mikhailov 2019, through its published polynomial fit): `t` in
- * [0, 1] (clamped) from dark blue (0) through green and yellow to dark red (1), as 8-bit RGB.
- * @example depthColor(0) // [48, 18, 59]
+ * The depth colour map ("Turbo", Mikhailov 2019, through its published polynomial fit, within a few
+ * levels of Turbo's table): `t` in [0, 1] (clamped) from dark blue (0) through green and yellow to
+ * dark red (1), as 8-bit RGB.
+ * @example depthColor(0) // [35, 23, 27]
  */
 export function depthColor(t: number): [number, number, number] {
   const x = Math.min(Math.max(t, 0), 1);

@@ -305,3 +305,35 @@ describe('synthetic world: sizes, intrinsics, classes, options', () => {
     expect(s.views[0].labels!.semseg!.includes(nyud40Id('person'))).toBe(false);
   });
 });
+
+describe('SyntheticWorld baselineScale', () => {
+  test("moves the neighbours' centres along their baselines, keeps orientations and the reference view", () => {
+    const world = new SyntheticWorld({
+      seed: 2,
+      height: 24,
+      width: 32,
+      views: 3,
+      trainScenes: 2,
+      valScenes: 1,
+    });
+    const base = world.sample('train', 1);
+    const centre = (m: Float64Array) => [m[3], m[7], m[11]];
+    for (const s of [0, 2]) {
+      const moved = world.sample('train', 1, { baselineScale: s });
+      expect(Array.from(moved.views[0].rgb)).toEqual(Array.from(base.views[0].rgb));
+      const c0 = centre(base.views[0].cameraToWorld);
+      for (const v of [1, 2]) {
+        const want = centre(base.views[v].cameraToWorld).map((x, k) => c0[k] + s * (x - c0[k]));
+        centre(moved.views[v].cameraToWorld).forEach((x, k) => expect(x).toBeCloseTo(want[k], 12));
+        for (const k of [0, 1, 2, 4, 5, 6, 8, 9, 10])
+          expect(moved.views[v].cameraToWorld[k]).toBe(base.views[v].cameraToWorld[k]);
+      }
+    }
+    expect(Array.from(world.sample('train', 1, { baselineScale: 1 }).views[1].rgb)).toEqual(
+      Array.from(base.views[1].rgb),
+    );
+    expect(() => world.sample('train', 1, { baselineScale: -1 })).toThrow(
+      /baselineScale must be a finite number >= 0/,
+    );
+  });
+});
