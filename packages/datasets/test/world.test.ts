@@ -324,7 +324,8 @@ describe('SyntheticWorld baselineScale', () => {
       const c0 = centre(base.views[0].cameraToWorld);
       for (const v of [1, 2]) {
         const want = centre(base.views[v].cameraToWorld).map((x, k) => c0[k] + s * (x - c0[k]));
-        centre(moved.views[v].cameraToWorld).forEach((x, k) => expect(x).toBeCloseTo(want[k], 12));
+        for (const [k, x] of centre(moved.views[v].cameraToWorld).entries())
+          expect(x).toBeCloseTo(want[k], 12);
         for (const k of [0, 1, 2, 4, 5, 6, 8, 9, 10])
           expect(moved.views[v].cameraToWorld[k]).toBe(base.views[v].cameraToWorld[k]);
       }
