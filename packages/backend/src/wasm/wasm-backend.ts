@@ -39,8 +39,7 @@ function defaultThreads(): number {
 export async function registerWasmBackend(options: WasmBackendOptions = {}): Promise<void> {
   const wasm = await import('@tensorflow/tfjs-backend-wasm');
   registerWasmTrainingKernels();
-  const threads =
-    options.threads ?? (isNode ? (await nodeThreads()).defaultWasmThreads() : defaultThreads());
+  const threads = options.threads ?? (isNode ? (await nodeThreads()).defaultWasmThreads() : defaultThreads());
   if (!Number.isInteger(threads) || threads < 1) {
     throw new Error(`registerWasmBackend: threads must be a positive integer, got ${threads}`);
   }
