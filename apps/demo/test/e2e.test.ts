@@ -10,7 +10,13 @@ import { existsSync, mkdirSync, readdirSync, statSync, writeFileSync } from 'nod
 import { readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { encodePng, SyntheticWorld } from '@cvm/datasets';
+import {
+  encodePng,
+  formatColmapCameras,
+  formatColmapImages,
+  SyntheticWorld,
+  viewToColmap,
+} from '@cvm/datasets';
 import '@tensorflow/tfjs-backend-cpu';
 import * as tf from '@tensorflow/tfjs-core';
 import { type Browser, chromium, type Page } from 'playwright-core';
@@ -185,7 +191,7 @@ describe.skipIf(!HAVE_CHROMIUM)('demo in headless Chromium', () => {
 
   // SwiftShader runs each WebGPU kernel in ~0.1 s here (a forward takes seconds), so the interactions
   // are checked on the wasm fallback, which runs the same worker code.
-  it('without WebGPU: wasm, the same predictions; CvM off changes depth; a dropped PNG; no memory growth', async () => {
+  it('without WebGPU: wasm, the same predictions; CvM off changes depth; a dropped PNG; two PNGs + COLMAP; no memory growth', async () => {
     const noGpu = await chromium.launch({ executablePath: CHROMIUM, args: BASE_ARGS, headless: true });
     try {
       const page = await noGpu.newPage();
@@ -246,6 +252,56 @@ describe.skipIf(!HAVE_CHROMIUM)('demo in headless Chromium', () => {
       }
       expect(maxAbsDiff(dropped.rgb[0], full.rgb[0])).toBeGreaterThan(0.1);
       expect(dropped.numTensors).toBe(full.numTensors);
+
+      // Two PNGs (at twice the model's size) with their COLMAP text model: the multi-view mode.
+      const big = new SyntheticWorld({
+        seed: 7,
+        height: 2 * H,
+        width: 2 * W,
+        views: 2,
+        trainScenes: 1,
+        valScenes: 0,
+      });
+      const views = big.sample('train', 0).views;
+      const files = views.map((v, i) => {
+        const c = viewToColmap(v.intrinsics, v.cameraToWorld);
+        return {
+          name: `frame-${i}.png`,
+          png: Array.from(
+            encodePng(
+              Uint8Array.from(v.rgb, (x) => Math.round(255 * x)),
+              2 * H,
+              2 * W,
+              3,
+            ),
+          ),
+          camera: { id: i + 1, model: 'PINHOLE' as const, width: 2 * W, height: 2 * H, params: c.pinhole },
+          image: { id: i + 1, qvec: c.qvec, tvec: c.tvec, cameraId: i + 1, name: `frame-${i}.png` },
+        };
+      });
+      const texts = {
+        cameras: formatColmapCameras(files.map((f) => f.camera)),
+        images: formatColmapImages(files.map((f) => f.image)),
+      };
+      await page.evaluate(
+        ({ files, texts }) => {
+          const dt = new DataTransfer();
+          for (const f of files)
+            dt.items.add(new File([new Uint8Array(f.png)], f.name, { type: 'image/png' }));
+          dt.items.add(new File([texts.cameras], 'cameras.txt', { type: 'text/plain' }));
+          dt.items.add(new File([texts.images], 'images.txt', { type: 'text/plain' }));
+          document
+            .getElementById('drop')
+            ?.dispatchEvent(new DragEvent('drop', { dataTransfer: dt, bubbles: true, cancelable: true }));
+        },
+        { files: files.map(({ name, png }) => ({ name, png })), texts },
+      );
+      const multi = await frameNumber(page, 4);
+      expect(multi.mode).toBe('multi-view');
+      expect(multi.rgb.length).toBe(2);
+      expect(multi.costVolume).not.toBeNull();
+      expect(Array.from(multi.predictions.depth!).every(Number.isFinite)).toBe(true);
+      expect(multi.numTensors).toBe(full.numTensors);
       expect(errors).toEqual([]);
     } finally {
       await noGpu.close();
