@@ -98,12 +98,16 @@ describe.skipIf(!HAVE_CHROMIUM)('demo in headless Chromium', () => {
   let webgpuDepth: ArrayLike<number> | null = null;
 
   beforeAll(async () => {
-    // Build unless dist/ is newer than every source (turbo's `build` ran just before).
+    // Build unless dist/ is newer than every source of the app and the packages (turbo's `build` ran just before).
     const built = join(ROOT, 'dist', 'index.html');
+    const packages = join(ROOT, '..', '..', 'packages');
     const sources = Math.max(
       newest(join(ROOT, 'src')),
       newest(join(ROOT, 'public')),
       statSync(join(ROOT, 'index.html')).mtimeMs,
+      ...readdirSync(packages)
+        .filter((p) => existsSync(join(packages, p, 'src')))
+        .map((p) => newest(join(packages, p, 'src'))),
     );
     if (!existsSync(built) || statSync(built).mtimeMs < sources)
       await build({ root: ROOT, logLevel: 'warn' });
