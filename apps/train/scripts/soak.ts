@@ -1,7 +1,7 @@
 /**
  * Soak test (not in CI): trains the tiny preset for many steps in one process (with its evaluations,
  * plots and checkpoints) and checks that `tf.memory().numTensors` stays flat and the resident memory
- * bounded. `pnpm --filter train soak [-- --steps 10000 --run-dir /tmp/soak]`.
+ * bounded. `pnpm --filter train soak [-- --steps 10000 --run-dir /tmp/soak --backend cpu|wasm]`.
  */
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -17,8 +17,13 @@ const { values } = parseArgs({
     steps: { type: 'string', default: '10000' },
     'run-dir': { type: 'string' },
     every: { type: 'string', default: '100' },
+    backend: { type: 'string', default: 'cpu' },
   },
+  // pnpm hands over a literal `--` before the flags.
+  args: process.argv.slice(2).filter((a, i) => !(i === 0 && a === '--')),
 });
+const backend = values.backend as string;
+if (backend !== 'cpu' && backend !== 'wasm') throw new Error(`--backend: cpu or wasm, got '${backend}'`);
 const MAX_RSS_GROWTH_MIB = 256;
 const steps = Number(values.steps);
 const every = Number(values.every);
@@ -33,11 +38,11 @@ const config = resolveConfig(
     checkpointEvery: Math.max(every * 5, 2),
     logEvery: every,
     runDir,
-    backend: 'cpu',
+    backend,
   },
 );
-console.log(`backend: ${(await selectBackend(['cpu'])).name}; ${steps} steps in ${runDir}`);
-const samples: { step: number; tensors: number; rssMiB: number; heapMiB: number }[] = [];
+console.log(`backend: ${(await selectBackend([backend])).name}; ${steps} steps in ${runDir}`);
+const samples: { step: number; tensors: number; bytesMiB: number; rssMiB: number; heapMiB: number }[] = [];
 const started = Date.now();
 await trainRun(config, {
   resume: false,
@@ -48,12 +53,13 @@ await trainRun(config, {
     const s = {
       step,
       tensors: tf.memory().numTensors,
+      bytesMiB: tf.memory().numBytes / 2 ** 20,
       rssMiB: m.rss / 2 ** 20,
       heapMiB: m.heapUsed / 2 ** 20,
     };
     samples.push(s);
     console.log(
-      `soak step ${step}: ${s.tensors} tensors, rss ${s.rssMiB.toFixed(0)} MiB, heap ${s.heapMiB.toFixed(0)} MiB, ${((Date.now() - started) / 1000).toFixed(0)} s`,
+      `soak step ${step}: ${s.tensors} tensors (${s.bytesMiB.toFixed(1)} MiB), rss ${s.rssMiB.toFixed(0)} MiB, heap ${s.heapMiB.toFixed(0)} MiB, ${((Date.now() - started) / 1000).toFixed(0)} s`,
     );
   },
 });

@@ -4,6 +4,7 @@ import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { type BackendName, DEFAULT_BACKEND_ORDER, selectBackend } from '@cvm/backend';
 import { formatTable, type TableRow } from '@cvm/metrics';
+import { runAblation } from './ablation.js';
 import { listCheckpoints, loadCheckpointInto, readCheckpointMeta } from './checkpoint.js';
 import {
   configFilePreset,
@@ -30,11 +31,15 @@ function parse(argv: readonly string[]) {
     resume: { type: 'string' },
     split: { type: 'string' },
     out: { type: 'string' },
+    seeds: { type: 'string' },
+    cameras: { type: 'string' },
   };
   for (const o of OPTIONS) options[o.flag] = { type: 'string' };
-  // `pnpm --filter train start -- --help` hands the script a literal leading `--`, which parseArgs
-  // would read as "no options after this"; drop it so the flags count.
-  const args = argv[0] === '--' ? argv.slice(1) : [...argv];
+  // `pnpm --filter train start -- --help` hands the script a literal `--` (first, or after the command
+  // a package script names, as in `ablation -- --seeds 0,1`), which parseArgs would read as "no options
+  // after this"; drop it so the flags count.
+  const at = argv[0] === '--' ? 0 : argv[1] === '--' && !argv[0].startsWith('-') ? 1 : -1;
+  const args = at < 0 ? [...argv] : [...argv.slice(0, at), ...argv.slice(at + 1)];
   const { values, positionals } = parseArgs({
     args,
     options,
@@ -70,7 +75,38 @@ function row(r: RunResult | { label: string; scores: Record<string, number>; del
 }
 
 function modeLabel(config: TrainConfig): string {
-  return config.cvm === 'none' ? 'MTL baseline (no CvM)' : `CvM (${config.cvm})`;
+  if (config.cvm !== 'none') return `CvM (${config.cvm})`;
+  return config.trainFrames === 'all' ? 'MTL baseline, multi-view data (no CvM)' : 'MTL baseline (no CvM)';
+}
+
+/** The configuration a `train` or `ablation` command starts from: preset ← config file ← flags. */
+function freshConfig(values: Record<string, string | boolean | undefined>, flags: Partial<TrainConfig>) {
+  const file = typeof values.config === 'string' ? readConfigFile(values.config) : {};
+  const preset =
+    (values.preset as string | undefined) ??
+    (typeof values.config === 'string' ? configFilePreset(values.config) : undefined) ??
+    'default';
+  return resolveConfig(preset, file, flags);
+}
+
+/** `ablation`: the Tab. A11/A15 rows under one budget and seeds; prints and writes the table. */
+async function ablation(values: Record<string, string | boolean | undefined>, flags: Partial<TrainConfig>) {
+  const raw = typeof values.seeds === 'string' ? values.seeds : '0,1';
+  const seeds = raw.split(',').map(Number);
+  if (
+    seeds.length === 0 ||
+    seeds.some((s) => !Number.isInteger(s) || s < 0) ||
+    new Set(seeds).size !== seeds.length
+  )
+    throw new Error(`--seeds: expected distinct integers >= 0 separated by commas (e.g. 0,1), got '${raw}'`);
+  const base = freshConfig(values, { ...flags, runDir: flags.runDir ?? 'runs/ablation' });
+  await activateBackend(base.backend);
+  const { markdown } = await runAblation(base, seeds, base.runDir);
+  console.log('');
+  console.log(markdown);
+  console.log(
+    'ΔMTL of each run is measured against the baseline of its seed (same data, steps and schedule).',
+  );
 }
 
 /** `train`: the baseline (when asked), then the model; prints the table. */
@@ -93,12 +129,7 @@ async function train(
         );
     config = resolveConfig('default', saved, { ...flags, runDir: dir });
   } else {
-    const file = typeof values.config === 'string' ? readConfigFile(values.config) : {};
-    const preset =
-      (values.preset as string | undefined) ??
-      (typeof values.config === 'string' ? configFilePreset(values.config) : undefined) ??
-      'default';
-    config = resolveConfig(preset, file, flags);
+    config = freshConfig(values, flags);
   }
   await activateBackend(config.backend);
   const killAtStep = process.env.CVM_TRAIN_KILL_AT_STEP
@@ -178,7 +209,10 @@ async function evaluate(
   }
 }
 
-/** `predict <checkpoint> <image...>`: single-view predictions of a checkpoint, written as PNG panels. */
+/**
+ * `predict <checkpoint> <image...>`: predictions of a checkpoint, written as PNG panels; single-view per
+ * image, or one multi-view sample with `--cameras <COLMAP model folder>`.
+ */
 async function predict(
   args: string[],
   values: Record<string, string | boolean | undefined>,
@@ -200,7 +234,9 @@ async function predict(
   try {
     await loadCheckpointInto(dir, model);
     const out = typeof values.out === 'string' ? values.out : 'predictions';
-    for (const f of await predictImages(model, config, images, out)) console.log(`wrote ${f}`);
+    const cameras = typeof values.cameras === 'string' ? values.cameras : undefined;
+    if (cameras && !existsSync(cameras)) throw new Error(`predict --cameras: no such folder '${cameras}'`);
+    for (const f of await predictImages(model, config, images, out, { cameras })) console.log(`wrote ${f}`);
   } finally {
     model.dispose();
   }
@@ -225,8 +261,11 @@ export async function main(argv: readonly string[]): Promise<number> {
       case 'predict':
         await predict(positionals.slice(1), values, flags);
         return 0;
+      case 'ablation':
+        await ablation(values, flags);
+        return 0;
       default:
-        throw new Error(`unknown command '${command}' (train, eval, predict, help)`);
+        throw new Error(`unknown command '${command}' (train, eval, predict, ablation, help)`);
     }
   } catch (e) {
     console.error(`error: ${(e as Error).message}`);

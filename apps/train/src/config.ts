@@ -23,6 +23,11 @@ export interface TrainConfig {
   valSplit: string;
   /** Views per sample, the reference included (1 = the paper's single-view setting). */
   views: number;
+  /**
+   * Training images: the clips' reference frames (`reference`), or every frame of every clip as its own
+   * single-view sample (`all`: the baseline "trained on multi-view data" of Tab. A11; synthetic only).
+   */
+  trainFrames: 'reference' | 'all';
   /** Training size [H, W] (crop and pad target). */
   size: [number, number];
   /** Synthetic world: seed, number of train and val scenes. */
@@ -85,6 +90,7 @@ export const DEFAULTS: TrainConfig = {
   trainSplit: 'train',
   valSplit: 'val',
   views: 2,
+  trainFrames: 'reference',
   size: [64, 96],
   worldSeed: 0,
   trainScenes: 1000,
@@ -265,6 +271,12 @@ export const OPTIONS: readonly OptionSpec[] = [
     help: 'views per sample, reference included (1 = single view)',
     parse: integer(1),
   },
+  {
+    flag: 'train-frames',
+    key: 'trainFrames',
+    help: "reference | all (every view of a clip as a single-view sample: 'MTL trained on multi-view data')",
+    parse: oneOf(['reference', 'all']),
+  },
   { flag: 'size', key: 'size', help: 'training size HxW (e.g. 64x96)', parse: sizeParser },
   { flag: 'world-seed', key: 'worldSeed', help: 'seed of the synthetic world', parse: integer(0) },
   { flag: 'train-scenes', key: 'trainScenes', help: 'synthetic training scenes', parse: integer(1) },
@@ -444,6 +456,14 @@ export function checkConfig(c: TrainConfig): void {
   for (const t of c.tasks ?? [])
     if (!DATASET_TASKS[protocol].includes(t))
       throw new Error(`--tasks: '${t}' is not a ${c.dataset} task (${DATASET_TASKS[protocol].join(', ')})`);
+  if (c.trainFrames === 'all') {
+    if (c.dataset !== 'synthetic')
+      throw new Error('--train-frames all: only the synthetic world labels every frame');
+    if (c.cvm !== 'none')
+      throw new Error(
+        '--train-frames all trains on single frames (the multi-view-data baseline): it needs --cvm none',
+      );
+  }
   if (c.dataset === 'synthetic' && c.views > 7)
     throw new Error('--views: the synthetic world has at most 7 views');
   const [h, w] = c.size;
@@ -468,7 +488,11 @@ export function helpText(): string {
     'Commands:',
     '  train (default)        train (and the baseline), evaluate, print the table',
     '  eval <checkpoint>      evaluate a checkpoint directory (or a run directory: its last checkpoint)',
-    '  predict <ckpt> <img…>  single-view predictions of a checkpoint for PNG/JPEG images (--out <dir>)',
+    '  predict <ckpt> <img…>  predictions of a checkpoint for PNG/JPEG images (--out <dir>): single-view,',
+    '                         or one multi-view sample (first = reference) with --cameras <COLMAP folder>',
+    '  ablation               the Tab. A11/A15 rows (baseline, multi-view-data baseline, CvM and its',
+    '                         ablations, self-attention) under one budget; --seeds 0,1 for the',
+    '                         baseline and full CvM; writes ablation.md/.json (default --run-dir runs/ablation)',
     '  help                   this text',
     '',
     'Configuration: DEFAULTS <- --preset <- --config <file.json> <- flags.',

@@ -20,6 +20,7 @@ export function sourceSpec(config: TrainConfig, split: 'train' | 'val'): SourceS
           valScenes: config.valScenes,
         },
         split,
+        framesAsSamples: split === 'train' && config.trainFrames === 'all',
       };
     }
     case 'nyud':

@@ -1,11 +1,23 @@
 import { mkdirSync, readFileSync } from 'node:fs';
 import { basename, extname, join } from 'node:path';
-import { decodeJpeg, decodePng, decodeRgb, type MultiViewSample, resizeSample } from '@cvm/datasets/node';
+import {
+  type ColmapViewCamera,
+  collate,
+  colmapViewCamera,
+  decodeJpeg,
+  decodePng,
+  decodeRgb,
+  type MultiViewSample,
+  readColmapModel,
+  resizeSample,
+  type SampleView,
+} from '@cvm/datasets/node';
+import { batchToTensors, disposeBatchTensors } from '@cvm/datasets/tfjs';
 import { type MultiTaskModel, predictTasks, type TaskName } from '@cvm/mtl-heads';
 import { writeFileAtomic } from '@cvm/nn/node';
 import * as tf from '@tensorflow/tfjs-core';
 import type { TrainConfig } from './config.js';
-import type { PredictionSample } from './evaluate.js';
+import { forwardBatch, type PredictionSample } from './evaluate.js';
 import { taskNames } from './model.js';
 import { predictionPanel } from './predictions.js';
 
@@ -25,43 +37,84 @@ function readImage(path: string): { width: number; height: number; rgb: Uint8Arr
   return { width: p.width, height: p.height, rgb };
 }
 
+/** Options of `predictImages`. */
+export interface PredictOptions {
+  /**
+   * A COLMAP model folder (`cameras.txt` + `images.txt`, or the `.bin` pair) naming every image by its
+   * file name: the images are then ONE multi-view sample, the first the reference. Without it, each
+   * image is predicted on its own in the single-view mode (identity cameras, as the paper does).
+   */
+  cameras?: string;
+}
+
+function sampleView(path: string, camera?: ColmapViewCamera): SampleView {
+  const img = readImage(path);
+  if (camera && (camera.width !== img.width || camera.height !== img.height))
+    throw new Error(
+      `predict: the COLMAP camera of '${camera.name}' is ${camera.width}×${camera.height} but the image is ${img.width}×${img.height}`,
+    );
+  return {
+    rgb: decodeRgb(img.rgb),
+    intrinsics: camera ? camera.intrinsics : Float64Array.of(1, 0, 0, 0, 1, 0, 0, 0, 1),
+    cameraToWorld: camera
+      ? camera.cameraToWorld
+      : Float64Array.of(1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1),
+    name: basename(path),
+  };
+}
+
 /**
- * Single-view prediction: each image resized to the run's training size, run through the model (the
- * CvM sees the paper's single-view setting), and written as `<out>/<name>.png`: the image, then each
- * task's prediction. Returns the files written.
+ * Predictions for image files, each written as `<out>/<name>.png`: the (reference) image, then each
+ * task's prediction. Images are resized to the run's training size (intrinsics scaled with them).
+ * Single-view by default; with `cameras`, all images form one multi-view sample. Returns the files written.
  */
 export async function predictImages(
   model: MultiTaskModel,
   config: TrainConfig,
   images: readonly string[],
   out: string,
+  options: PredictOptions = {},
 ): Promise<string[]> {
   if (images.length === 0)
     throw new Error('predict: name at least one image (predict <checkpoint> <image...>)');
+  let samples: MultiViewSample[];
+  if (options.cameras) {
+    if (images.length < 2)
+      throw new Error('predict --cameras: give the reference image and at least one neighbour');
+    const { model: colmap, imagesFile } = readColmapModel(options.cameras);
+    const views = images.map((path) =>
+      sampleView(path, colmapViewCamera(colmap, basename(path), imagesFile)),
+    );
+    if (views.some((v) => v.rgb.length !== views[0].rgb.length))
+      throw new Error('predict --cameras: every image of a multi-view sample must have the same size');
+    const first = readImage(images[0]);
+    samples = [
+      { id: basename(images[0], extname(images[0])), height: first.height, width: first.width, views },
+    ];
+  } else {
+    samples = images.map((path) => {
+      const img = readImage(path);
+      return {
+        id: basename(path, extname(path)),
+        height: img.height,
+        width: img.width,
+        views: [sampleView(path)],
+      };
+    });
+  }
   mkdirSync(out, { recursive: true });
   const [H, W] = config.size;
   const tasks = taskNames(config);
   const written: string[] = [];
   model.eval();
-  for (const path of images) {
-    const img = readImage(path);
-    const sample: MultiViewSample = {
-      id: basename(path, extname(path)),
-      height: img.height,
-      width: img.width,
-      views: [
-        {
-          rgb: decodeRgb(img.rgb),
-          intrinsics: Float64Array.of(1, 0, 0, 0, 1, 0, 0, 0, 1),
-          cameraToWorld: Float64Array.of(1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1),
-        },
-      ],
-    };
+  for (const sample of samples) {
     const resized = resizeSample(sample, H, W);
-    const input = tf.tensor4d(resized.views[0].rgb, [1, H, W, 3]);
-    const outputs = model.forward([input]);
-    const preds = predictTasks(model.tasks, outputs);
+    const batch = batchToTensors(collate([resized]));
+    let outputs: ReturnType<MultiTaskModel['forward']> = {};
+    let preds: ReturnType<typeof predictTasks> = {};
     try {
+      outputs = forwardBatch(model, batch);
+      preds = predictTasks(model.tasks, outputs);
       const pred: PredictionSample['pred'] = {};
       for (const [t, p] of Object.entries(preds) as [TaskName, tf.Tensor][])
         pred[t] = (await p.data()) as Float32Array | Int32Array;
@@ -75,11 +128,8 @@ export async function predictImages(
       );
       written.push(file);
     } finally {
-      tf.dispose([
-        input,
-        ...(Object.values(outputs) as tf.Tensor[]),
-        ...(Object.values(preds) as tf.Tensor[]),
-      ]);
+      disposeBatchTensors(batch);
+      tf.dispose([...(Object.values(outputs) as tf.Tensor[]), ...(Object.values(preds) as tf.Tensor[])]);
     }
   }
   return written;

@@ -136,12 +136,8 @@ export async function trainRun(config: TrainConfig, options: RunOptions): Promis
 
     while (step < config.steps) {
       const epoch = Math.floor(step / batchesPerEpoch);
-      let skip = step % batchesPerEpoch;
-      for await (const batch of train.epoch(epoch) as AsyncGenerator<Batch>) {
-        if (skip > 0) {
-          skip--;
-          continue;
-        }
+      const fromBatch = step % batchesPerEpoch;
+      for await (const batch of train.epoch(epoch, { fromBatch }) as AsyncGenerator<Batch>) {
         const t = batchToTensors(batch);
         let report: Awaited<ReturnType<Trainer['step']>>;
         try {

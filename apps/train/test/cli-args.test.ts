@@ -11,4 +11,10 @@ describe('CLI arguments', () => {
     expect(error).not.toHaveBeenCalled();
     expect(String(log.mock.calls[0]?.[0])).toMatch(/--preset/);
   });
+
+  it("reads flags after a command's '--' (`pnpm --filter train ablation -- --seeds ...`)", async () => {
+    const error = vi.spyOn(console, 'error').mockImplementation(() => {});
+    expect(await main(['ablation', '--', '--seeds', '0,0'])).toBe(1);
+    expect(String(error.mock.calls[0]?.[0])).toMatch(/--seeds: expected distinct integers/);
+  });
 });

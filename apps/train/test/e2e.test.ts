@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import {
   cpSync,
   existsSync,
@@ -10,45 +9,14 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { decodePng } from '@cvm/datasets/node';
+import { join } from 'node:path';
+import { decodePng, SyntheticWorld, writeNyudMtSample } from '@cvm/datasets/node';
 import { readSafetensors } from '@cvm/nn';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { main } from '../src/cli.js';
+import { cli, type Result } from './cli-process.js';
 import { OPTIONS, PRESETS } from '../src/config.js';
 import { readMetrics, type TrainRecord, type ValRecord } from '../src/metrics-log.js';
-
-const APP = join(dirname(fileURLToPath(import.meta.url)), '..');
-
-interface Result {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-  stdout: string;
-  stderr: string;
-}
-
-/** Runs the CLI in its own process (asynchronously: a long synchronous child would stall vitest's RPC). */
-function cli(args: string[], env: Record<string, string> = {}): Promise<Result> {
-  return new Promise((resolve, reject) => {
-    // One process (node with tsx's loader), so that a SIGKILL of the run is seen here as such.
-    const child = spawn(
-      process.execPath,
-      ['--conditions=cvm-source', '--import', 'tsx', join(APP, 'src', 'cli.ts'), ...args],
-      {
-        cwd: APP,
-        env: { ...process.env, ...env },
-        stdio: ['ignore', 'pipe', 'pipe'],
-      },
-    );
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.on('error', reject);
-    child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr }));
-  });
-}
 
 /** Runs the CLI in this process (commands that train nothing), capturing what it prints. */
 async function inProcess(args: string[]): Promise<Result> {
@@ -169,6 +137,60 @@ describe('train CLI, end to end on the tiny preset', () => {
     expect(written).toHaveLength(1);
     const panel = decodePng(readFileSync(join(out, written[0])));
     expect([panel.height, panel.width]).toEqual([32, 5 * 48 + 4 * 2]); // RGB + 4 tasks at the run's 32×48
+  });
+
+  it('predict --cameras: two frames and their COLMAP model form one multi-view sample', async () => {
+    // Two frames of a synthetic clip at another size than the run's, with their COLMAP text model.
+    const root = join(tmp, 'colmap');
+    const sample = new SyntheticWorld({ seed: 4, views: 2, height: 48, width: 64 }).sample('val', 0);
+    writeNyudMtSample(root, sample);
+    const mv = join(root, 'multiview', sample.id);
+    const frames = readFileSync(join(mv, 'views.txt'), 'utf8').trim().split('\n');
+    const images = frames.map((f) => join(mv, 'images', f));
+    const multi = await inProcess([
+      'predict',
+      dirA(),
+      ...images,
+      '--cameras',
+      join(mv, 'sparse', '0'),
+      '--out',
+      join(tmp, 'p-multi'),
+      '--backend',
+      'cpu',
+    ]);
+    expect(multi.stderr).toBe('');
+    expect(multi.code).toBe(0);
+    const single = await inProcess([
+      'predict',
+      dirA(),
+      images[0],
+      '--out',
+      join(tmp, 'p-single'),
+      '--backend',
+      'cpu',
+    ]);
+    expect(single.code).toBe(0);
+    const [m] = readdirSync(join(tmp, 'p-multi'));
+    expect(readdirSync(join(tmp, 'p-single'))).toEqual([m]); // one panel, named after the reference
+    const a = decodePng(readFileSync(join(tmp, 'p-multi', m)));
+    const b = decodePng(readFileSync(join(tmp, 'p-single', m)));
+    expect([a.height, a.width]).toEqual([32, 5 * 48 + 4 * 2]);
+    // Same reference image; the CvM's neighbour and cameras change the predictions.
+    expect(Buffer.compare(Buffer.from(a.data), Buffer.from(b.data))).not.toBe(0);
+    const other = join(tmp, 'not-in-the-model.png');
+    cpSync(images[1], other);
+    const bad = await inProcess([
+      'predict',
+      dirA(),
+      images[0],
+      other,
+      '--cameras',
+      join(mv, 'sparse', '0'),
+      '--backend',
+      'cpu',
+    ]);
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toMatch(/images\.txt: no image named 'not-in-the-model\.png'/);
   });
 
   it('a run killed with SIGKILL and resumed gives the same losses as the uninterrupted run', async () => {

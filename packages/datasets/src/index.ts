@@ -36,9 +36,11 @@ export { collate } from './pipeline/batch.js';
 export type { Batch } from './pipeline/batch.js';
 export { decodePng, encodePng } from './formats/png.js';
 export type { DecodedImage, Palette } from './formats/png.js';
+// COLMAP text and binary models (pure: no file access; `readColmapModel` in ./node reads a folder).
 export {
   colmapCameraIntrinsics,
   colmapImagePose,
+  colmapViewCamera,
   encodeColmapCamerasBinary,
   encodeColmapImagesBinary,
   encodeColmapPointsBinary,
@@ -51,6 +53,12 @@ export {
   rotationToQuaternion,
   viewToColmap,
 } from './formats/colmap.js';
-export type { ColmapCamera, ColmapImage, ColmapModel, ColmapModelName } from './formats/colmap.js';
+export type {
+  ColmapCamera,
+  ColmapImage,
+  ColmapModel,
+  ColmapModelName,
+  ColmapViewCamera,
+} from './formats/colmap.js';
 export { colorizeTask, depthColor, vocPalette } from './colormaps.js';
 export type { ColorizeOptions } from './colormaps.js';

@@ -8,6 +8,7 @@ import {
   SyntheticWorld,
   colmapCameraIntrinsics,
   colmapImagePose,
+  colmapViewCamera,
   decodeNpy,
   decodeNyudSemseg,
   decodePng,
@@ -108,6 +109,14 @@ describe('COLMAP', () => {
     P.forEach((v, i) => {
       expect(v).toBeCloseTo(expected[i], 12);
     });
+    // By name: the image's camera and pose together, in cvm's conventions.
+    const b = colmapViewCamera(model, 'b.png', 'i.txt');
+    expect([b.width, b.height]).toEqual([64, 48]); // camera 2
+    expect(Array.from(b.intrinsics)).toEqual([50, 0, 31.5, 0, 50, 23.5, 0, 0, 1]);
+    expect(Array.from(b.cameraToWorld)).toEqual(Array.from(P));
+    expect(() => colmapViewCamera(model, 'c.png', 'i.txt')).toThrow(
+      /i\.txt: no image named 'c\.png' \(it has 2: a\.png, b\.png\)/,
+    );
     expect(() => parseColmapText('1 FISHEYE 1 1 1 1 1 1', '')).toThrow(
       /cameras\.txt:1: unsupported camera model 'FISHEYE'/,
     );

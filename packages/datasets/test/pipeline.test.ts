@@ -304,6 +304,13 @@ describe('batching and the DataLoader', () => {
     expect(bytes(c)).not.toEqual(bytes(a));
     expect(bytes(a1)).not.toEqual(bytes(a));
     expect(new Set(a.flatMap((x) => x.ids)).size).toBe(6);
+    // Resuming mid-epoch yields the rest of the same epoch, with worker threads too.
+    const rest: Batch[] = [];
+    for await (const x of threaded.epoch(0, { fromBatch: 1 })) rest.push(x);
+    expect(bytes(rest)).toEqual(bytes(a.slice(1)));
+    await expect(inline.epoch(0, { fromBatch: 4 }).next()).rejects.toThrow(
+      /fromBatch must be an integer in \[0, 3\]/,
+    );
   });
 
   test('collate rejects mixed sizes; batchToTensors gives NHWC tensors without leaks', () => {

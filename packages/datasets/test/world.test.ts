@@ -9,7 +9,7 @@ import {
   semanticBoundaries,
 } from '../src/index.js';
 import type { MultiViewSample } from '../src/index.js';
-import { renderSamples } from '../src/node.js';
+import { openSource, renderSamples } from '../src/node.js';
 import { maskedError, relativePose, warpNeighbour } from './reproject.js';
 
 function sampleBytes(sample: MultiViewSample): Uint8Array[] {
@@ -336,5 +336,34 @@ describe('SyntheticWorld baselineScale', () => {
     expect(() => world.sample('train', 1, { baselineScale: -1 })).toThrow(
       /baselineScale must be a finite number >= 0/,
     );
+  });
+});
+
+describe('synthetic world: frames as samples (multi-view data for a single-view model)', () => {
+  test('frameSample(view k) is view k of the clip alone, with its labels, rendered identically', () => {
+    const world = new SyntheticWorld({ seed: 3, views: 3, height: 24, width: 32, labelsForAllViews: true });
+    const clip = world.sample('train', 1);
+    for (let k = 0; k < 3; k++) {
+      const frame = world.frameSample('train', 1, k);
+      expect(frame.id).toBe(`${clip.id}_v${k}`);
+      expect(frame.views).toHaveLength(1);
+      const [a, b] = [sampleBytes({ ...clip, views: [clip.views[k]] }), sampleBytes(frame)];
+      expect(b.length).toBe(a.length);
+      a.forEach((x, i) => {
+        expect(Buffer.compare(Buffer.from(x), Buffer.from(b[i]))).toBe(0);
+      });
+    }
+    expect(() => world.frameSample('train', 1, 3)).toThrow(/view must be an integer in \[0, 2\]/);
+  });
+
+  test("openSource's framesAsSamples: scenes × views single-view samples, scene-major", () => {
+    const world = { seed: 3, views: 2, height: 24, width: 32, trainScenes: 3, valScenes: 1 };
+    const src = openSource({ kind: 'synthetic', world, split: 'train', framesAsSamples: true });
+    expect(src.length).toBe(6);
+    const s = src.sample(3);
+    expect(s.id).toBe('syn-train-000001_v1');
+    expect(s.views[0].labels?.depth).toBeInstanceOf(Float32Array);
+    const clip = new SyntheticWorld(world).sample('train', 1);
+    expect(s.views[0].cameraToWorld).toEqual(clip.views[1].cameraToWorld);
   });
 });

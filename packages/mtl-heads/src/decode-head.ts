@@ -45,13 +45,13 @@ class ConvBnGelu extends Module {
  * SAK's per-task `DecodeHead` (`models/heads.py`), NHWC, with the paper's CvM fusion:
  * each of the four encoder maps goes through its own `Linear` D → D/4 (`linears.k`), is resized
  * bilinearly to the fusion size, and the four are concatenated (D channels), followed by the CvM output
- * when `cvmChannels > 0`; then `linear_fuse` = Conv k×k (D + C_cvm → D) → BatchNorm → GELU, the final
+ * (resized, then normalised by its own BatchNorm2d `cvm_norm`) when `cvmChannels > 0`; then `linear_fuse` = Conv k×k (D + C_cvm → D) → BatchNorm → GELU, the final
  * linear layer `last_conv` = Conv 1×1 (D → classes), and a bilinear resize to the input size (SAK's
  * `MultiTaskModel`). Every resize is PyTorch's `align_corners=False` (`interpolateBilinear`).
  *
  * Parameter names are SAK's (`linears.0..3.weight|bias`, `linear_fuse.0.weight|bias`,
- * `linear_fuse.1.weight|bias|running_mean|running_var|num_batches_tracked`, `last_conv.weight|bias`),
- * so a SAK stage-2 head loads by name; with CvM channels `linear_fuse.0.weight` has C_cvm more input
+ * `linear_fuse.1.weight|bias|running_mean|running_var|num_batches_tracked`, `last_conv.weight|bias`;
+ * with CvM also `cvm_norm.weight|bias|running_mean|running_var|num_batches_tracked`), so a SAK stage-2 head loads by name; with CvM channels `linear_fuse.0.weight` has C_cvm more input
  * channels after SAK's D (see `loadSakHead`).
  * @example
  * const head = new DecodeHead({ inChannels: 768, numClasses: 40, cvmChannels: 256 });
@@ -64,6 +64,8 @@ export class DecodeHead extends Module {
   readonly cvmChannels: number;
   readonly fusionResolution: FusionResolution;
   readonly linears: ModuleList<Linear>;
+  /** BatchNorm of the CvM channels before the concat (`cvm_norm`); null without CvM channels. */
+  readonly cvmNorm: BatchNorm2d | null;
   readonly linearFuse: ConvBnGelu;
   readonly lastConv: Conv2d;
 
@@ -98,6 +100,10 @@ export class DecodeHead extends Module {
       'linears',
       new ModuleList([0, 1, 2, 3].map(() => new Linear(inChannels, this.embedDim))),
     );
+    // The CvM output is raw: the cost-volume channels are matching scores of O(10²) with a large common
+    // offset, the cross-view features O(1–10), while SAK's projected encoder maps are O(1). Concatenated
+    // as they are, the fused conv's first steps are driven by the CvM's scale, not its content.
+    this.cvmNorm = cvmChannels > 0 ? this.registerModule('cvm_norm', new BatchNorm2d(cvmChannels)) : null;
     this.linearFuse = this.registerModule(
       'linear_fuse',
       new ConvBnGelu(inChannels + cvmChannels, inChannels, kernelSize),
@@ -161,7 +167,7 @@ export class DecodeHead extends Module {
       const parts: tf.Tensor[] = features.map((f, i) =>
         resizeTo(this.linears.get(i).forward(f) as tf.Tensor4D, size),
       );
-      if (cvm) parts.push(resizeTo(cvm as tf.Tensor4D, size));
+      if (cvm && this.cvmNorm) parts.push(this.cvmNorm.forward(resizeTo(cvm as tf.Tensor4D, size)));
       const fused = this.linearFuse.forward(tf.concat(parts, 3) as tf.Tensor4D);
       return interpolateBilinear(this.lastConv.forward(fused), [height, width]);
     });

@@ -1,4 +1,4 @@
-import { type LoadReport, loadStateDict } from '@cvm/nn';
+import { type LoadReport, loadStateDict, torchStateDict } from '@cvm/nn';
 import * as tf from '@tensorflow/tfjs-core';
 import type { DecodeHead } from './decode-head.js';
 import type { MultiTaskModel } from './multi-task-model.js';
@@ -9,7 +9,8 @@ const FUSE_WEIGHT = 'linear_fuse.0.weight';
  * Loads a SAK stage-2 head (`heads.<task>.*` of SAK's checkpoint with the prefix stripped, PyTorch layout)
  * into `head`, strictly by name. When the head fuses CvM channels, SAK's `linear_fuse.0.weight`
  * `[D, D, k, k]` fills the encoder part of `[D, D + C_cvm, k, k]` and the CvM part is set to zero, so
- * the loaded head computes exactly SAK's function until training moves the CvM weights.
+ * the loaded head computes exactly SAK's function until training moves the CvM weights; the CvM
+ * channels' BatchNorm (`cvm_norm.*`, not in SAK) keeps its current values unless the tensors name it.
  * The input tensors are not disposed.
  * @example
  * loadSakHead(model.head('semseg'), { 'linears.0.weight': w0, ... }); // or loadSakHeads(model, checkpoint)
@@ -23,6 +24,10 @@ export function loadSakHead(head: DecodeHead, tensors: Record<string, tf.Tensor>
       `loadSakHead: ${FUSE_WEIGHT} must be SAK's [${head.inChannels},${head.inChannels},k,k], got [${fuse.shape}]`,
     );
   }
+  const own = torchStateDict(head);
+  const cvmNorm = Object.fromEntries(
+    Object.entries(own).filter(([k]) => k.startsWith('cvm_norm.') && !(k in tensors)),
+  );
   const padded = tf.pad(fuse, [
     [0, 0],
     [0, head.cvmChannels],
@@ -30,9 +35,10 @@ export function loadSakHead(head: DecodeHead, tensors: Record<string, tf.Tensor>
     [0, 0],
   ]);
   try {
-    return loadStateDict(head, { ...tensors, [FUSE_WEIGHT]: padded });
+    return loadStateDict(head, { ...tensors, ...cvmNorm, [FUSE_WEIGHT]: padded });
   } finally {
     padded.dispose();
+    tf.dispose(Object.values(own));
   }
 }
 

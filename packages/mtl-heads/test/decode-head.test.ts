@@ -31,6 +31,11 @@ describe('DecodeHead matches SAK DecodeHead (+ CvM fusion) in PyTorch', () => {
       });
       expect(head.namedEntries().map((e) => e.name)).toEqual([
         ...[0, 1, 2, 3].flatMap((k) => [`linears.${k}.weight`, `linears.${k}.bias`]),
+        ...(c.cvm
+          ? ['weight', 'bias', 'running_mean', 'running_var', 'num_batches_tracked'].map(
+              (n) => `cvm_norm.${n}`,
+            )
+          : []),
         'linear_fuse.0.weight',
         'linear_fuse.0.bias',
         'linear_fuse.1.weight',

@@ -145,6 +145,48 @@ export function colmapImagePose(image: ColmapImage): Float64Array {
   return out;
 }
 
+/** The camera of one image of a model, in cvm's conventions. */
+export interface ColmapViewCamera {
+  name: string;
+  /** Size of the camera's images, in pixels. */
+  width: number;
+  height: number;
+  /** `[3,3]` row-major, cvm pixel convention. */
+  intrinsics: Float64Array;
+  /** `[4,4]` row-major camera-to-world, OpenCV axes. */
+  cameraToWorld: Float64Array;
+  /** Present for distorted camera models (returned, never applied). */
+  distortion?: { model: string; coefficients: number[] };
+}
+
+/**
+ * The camera of the image named `name` (as `images.txt` names it) in cvm's conventions.
+ * @param where names the model in errors (e.g. its `images.txt` path)
+ * @example colmapViewCamera(parseColmapText(camerasTxt, imagesTxt), 'frame_0001.png').cameraToWorld;
+ */
+export function colmapViewCamera(model: ColmapModel, name: string, where = 'COLMAP model'): ColmapViewCamera {
+  const image = model.images.find((im) => im.name === name);
+  if (!image) {
+    const known = model.images.map((im) => im.name);
+    throw new Error(
+      `${where}: no image named '${name}' (it has ${known.length}: ${known.slice(0, 8).join(', ')}${known.length > 8 ? ', …' : ''})`,
+    );
+  }
+  const camera = model.cameras.get(image.cameraId);
+  if (!camera)
+    throw new Error(`${where}: image '${name}' refers to camera ${image.cameraId}, which is not defined`);
+  const { intrinsics, distortion } = colmapCameraIntrinsics(camera);
+  const view: ColmapViewCamera = {
+    name,
+    width: camera.width,
+    height: camera.height,
+    intrinsics,
+    cameraToWorld: colmapImagePose(image),
+  };
+  if (distortion.length > 0) view.distortion = { model: camera.model, coefficients: distortion };
+  return view;
+}
+
 /** Text of `cameras.txt`. Numbers are written with JS's shortest round-trip representation. */
 export function formatColmapCameras(cameras: readonly ColmapCamera[]): string {
   const lines = [

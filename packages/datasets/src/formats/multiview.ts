@@ -3,8 +3,8 @@ import { join } from 'node:path';
 import type { SampleView } from '../schema.js';
 import {
   type ColmapModel,
-  colmapCameraIntrinsics,
   colmapImagePose,
+  colmapViewCamera,
   parseColmapBinary,
   parseColmapText,
 } from './colmap.js';
@@ -142,23 +142,21 @@ export function readMultiViewFrames(
   const names = selectViews(model, listed, options, imagesFile);
   let { height, width } = options;
   return names.map((name) => {
-    const image = model.images.find((im) => im.name === name)!;
-    const camera = model.cameras.get(image.cameraId)!;
+    const camera = colmapViewCamera(model, name, imagesFile);
     const png = readPngFile(join(dir, 'images', name), 3, height, width);
     height ??= png.height;
     width ??= png.width;
     if (camera.width !== png.width || camera.height !== png.height)
       throw new Error(
-        `${camerasFile}: camera ${camera.id} is ${camera.width}×${camera.height} but ${name} is ${png.width}×${png.height}`,
+        `${camerasFile}: the camera of ${name} is ${camera.width}×${camera.height} but ${name} is ${png.width}×${png.height}`,
       );
-    const { intrinsics, distortion } = colmapCameraIntrinsics(camera);
     const view: SampleView = {
       rgb: decodeRgb(png.data),
-      intrinsics,
-      cameraToWorld: colmapImagePose(image),
+      intrinsics: camera.intrinsics,
+      cameraToWorld: camera.cameraToWorld,
       name,
     };
-    if (distortion.length > 0) view.distortion = { model: camera.model, coefficients: distortion };
+    if (camera.distortion) view.distortion = camera.distortion;
     return view;
   });
 }

@@ -109,11 +109,19 @@ export class DataLoader {
     return order;
   }
 
-  /** The batches of one epoch. */
-  async *epoch(epoch = 0): AsyncGenerator<Batch> {
+  /**
+   * The batches of one epoch, from batch `fromBatch` on (default 0). Starting mid-epoch (a resumed run)
+   * renders nothing before it: every sample's augmentation depends only on (seed, epoch, index), so the
+   * batches are those an uninterrupted epoch yields from there.
+   */
+  async *epoch(epoch = 0, { fromBatch = 0 }: { fromBatch?: number } = {}): AsyncGenerator<Batch> {
     const { batchSize, prefetch, seed, workers } = this.options;
     const order = this.order(epoch);
     const batches = this.length;
+    if (!Number.isInteger(fromBatch) || fromBatch < 0 || fromBatch > batches)
+      throw new Error(
+        `DataLoader: fromBatch must be an integer in [0, ${batches}], got ${String(fromBatch)}`,
+      );
     if (workers > 0 && this.pool.length === 0) this.startWorkers();
     const load = (b: number): Promise<MultiViewSample[]> =>
       Promise.all(
@@ -129,8 +137,8 @@ export class DataLoader {
         }),
       );
     const queue: Promise<MultiViewSample[]>[] = [];
-    for (let b = 0; b < Math.min(prefetch, batches); b++) queue.push(load(b));
-    for (let b = 0; b < batches; b++) {
+    for (let b = fromBatch; b < Math.min(fromBatch + prefetch, batches); b++) queue.push(load(b));
+    for (let b = fromBatch; b < batches; b++) {
       const samples = await queue.shift()!;
       if (b + prefetch < batches) queue.push(load(b + prefetch));
       yield collate(samples, this.options.tasks);

@@ -8,7 +8,16 @@ import { type Split, SyntheticWorld, type SyntheticWorldOptions } from '../synth
  * world, an NYUD-MT folder (with its multi-view frames when present) or a PASCAL-MT folder.
  */
 export type SourceSpec =
-  | { kind: 'synthetic'; world: SyntheticWorldOptions; split: Split }
+  | {
+      kind: 'synthetic';
+      world: SyntheticWorldOptions;
+      split: Split;
+      /**
+       * Every view of every clip as its own single-view labelled sample (`views` × scenes samples,
+       * scene-major): the "MTL trained on multi-view data" setting. Default false.
+       */
+      framesAsSamples?: boolean;
+    }
   | { kind: 'nyud-mt'; root: string; split: string; options?: ReadNyudMtOptions }
   | { kind: 'pascal-mt'; root: string; split: string; tasks?: TaskName[] };
 
@@ -27,7 +36,15 @@ export function openSource(spec: SourceSpec): SampleSource {
   switch (spec.kind) {
     case 'synthetic': {
       const world = new SyntheticWorld(spec.world);
-      return { length: world.size(spec.split), sample: (i) => world.sample(spec.split, i) };
+      const scenes = world.size(spec.split);
+      if (spec.framesAsSamples) {
+        const views = world.options.views;
+        return {
+          length: scenes * views,
+          sample: (i) => world.frameSample(spec.split, Math.floor(i / views), i % views),
+        };
+      }
+      return { length: scenes, sample: (i) => world.sample(spec.split, i) };
     }
     case 'nyud-mt': {
       const ids = readNyudMtSplit(spec.root, spec.split);

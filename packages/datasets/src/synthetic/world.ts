@@ -134,58 +134,89 @@ export class SyntheticWorld {
    *   0 puts every neighbour at the reference's centre, 2 doubles the baselines.
    */
   sample(split: Split, index: number, options: { baselineScale?: number } = {}): MultiViewSample {
-    const { height, width, antialias, edgeRadius, labelsForAllViews } = this.options;
+    const { labelsForAllViews } = this.options;
     const scale = options.baselineScale ?? 1;
     if (typeof scale !== 'number' || !Number.isFinite(scale) || scale < 0)
       throw new Error(`SyntheticWorld: baselineScale must be a finite number >= 0, got ${String(scale)}`);
     const scene = this.scene(split, index);
-    const refCentre = scene.clip[CLIP_HALF_LENGTH].position;
     const compiled = compileScene(scene);
-    const K = nyuv2Intrinsics(height, width);
     const id = this.sceneId(split, index);
-    const views: SampleView[] = this.viewOffsets(split, index).map((offset, v) => {
-      const frame = scene.clip[offset + CLIP_HALF_LENGTH];
-      const R = frame.rotation;
-      const c = frame.position.map((x, k) => refCentre[k] + scale * (x - refCentre[k]));
-      const cameraToWorld = Float64Array.from([
-        R[0],
-        R[1],
-        R[2],
-        c[0],
-        R[3],
-        R[4],
-        R[5],
-        c[1],
-        R[6],
-        R[7],
-        R[8],
-        c[2],
-        0,
-        0,
-        0,
-        1,
-      ]);
-      const r = renderView(compiled, K, cameraToWorld, height, width, antialias);
-      const view: SampleView = {
-        rgb: r.rgb,
-        intrinsics: K.slice(),
-        cameraToWorld,
-        name: `${id}_f${offset + CLIP_HALF_LENGTH}`,
+    const views = this.viewOffsets(split, index).map((offset, v) =>
+      this.renderFrame(scene, compiled, id, offset, v === 0 || labelsForAllViews, scale),
+    );
+    return { id, height: this.options.height, width: this.options.width, views };
+  }
+
+  /**
+   * View `view` of sample `index` alone, with its labels, as a single-view sample (id `<scene>_v<view>`):
+   * the clip's frames as independent training images ("MTL trained on multi-view data without CvM").
+   * Renders only that frame; its bytes equal `sample(split, index).views[view]`'s.
+   */
+  frameSample(split: Split, index: number, view: number): MultiViewSample {
+    const offsets = this.viewOffsets(split, index);
+    if (!Number.isInteger(view) || view < 0 || view >= offsets.length)
+      throw new Error(`SyntheticWorld: view must be an integer in [0, ${offsets.length - 1}], got ${view}`);
+    const scene = this.scene(split, index);
+    const id = this.sceneId(split, index);
+    const frame = this.renderFrame(scene, compileScene(scene), id, offsets[view], true);
+    return { id: `${id}_v${view}`, height: this.options.height, width: this.options.width, views: [frame] };
+  }
+
+  private renderFrame(
+    scene: SceneDescription,
+    compiled: ReturnType<typeof compileScene>,
+    id: string,
+    offset: number,
+    withLabels: boolean,
+    baselineScale = 1,
+  ): SampleView {
+    const { height, width, antialias, edgeRadius } = this.options;
+    const K = nyuv2Intrinsics(height, width);
+    const frame = scene.clip[offset + CLIP_HALF_LENGTH];
+    const R = frame.rotation;
+    const ref = scene.clip[CLIP_HALF_LENGTH].position;
+    // Scale 1 keeps the clip's centres bit for bit.
+    const c =
+      baselineScale === 1
+        ? frame.position
+        : frame.position.map((x, k) => ref[k] + baselineScale * (x - ref[k]));
+    const cameraToWorld = Float64Array.from([
+      R[0],
+      R[1],
+      R[2],
+      c[0],
+      R[3],
+      R[4],
+      R[5],
+      c[1],
+      R[6],
+      R[7],
+      R[8],
+      c[2],
+      0,
+      0,
+      0,
+      1,
+    ]);
+    const r = renderView(compiled, K, cameraToWorld, height, width, antialias);
+    const view: SampleView = {
+      rgb: r.rgb,
+      intrinsics: K.slice(),
+      cameraToWorld,
+      name: `${id}_f${offset + CLIP_HALF_LENGTH}`,
+    };
+    if (withLabels) {
+      const labels: TaskLabels = {
+        semseg: r.semseg,
+        depth: r.depth,
+        normals: r.normals,
+        edge: semanticBoundaries(r.semseg, height, width, edgeRadius),
+        human_parts: scene.hasPerson ? r.parts : new Int32Array(height * width).fill(255),
+        sal: r.sal,
       };
-      if (v === 0 || labelsForAllViews) {
-        const labels: TaskLabels = {
-          semseg: r.semseg,
-          depth: r.depth,
-          normals: r.normals,
-          edge: semanticBoundaries(r.semseg, height, width, edgeRadius),
-          human_parts: scene.hasPerson ? r.parts : new Int32Array(height * width).fill(255),
-          sal: r.sal,
-        };
-        view.labels = labels;
-      }
-      return view;
-    });
-    return { id, height, width, views };
+      view.labels = labels;
+    }
+    return view;
   }
 
   private checkSplit(split: Split): void {
