@@ -112,13 +112,15 @@ export class DecodeHead extends Module {
   }
 
   /**
-   * The CvM input that carries no information (`[C_cvm]`, a new tensor): zeros, the value of an
-   * absent CvM feature. `MultiTaskModel`'s `cvmAblation: 'off'` feeds it in place of the CvM map.
+   * The CvM input that carries no information (`[C_cvm]`, a new tensor): the running mean of
+   * `cvm_norm`, which the BatchNorm maps to 0 (then to its bias) in eval mode, the value of a CvM
+   * feature at its average. `MultiTaskModel`'s `cvmAblation: 'off'` feeds it in place of the CvM map.
    */
   neutralCvmValue(): tf.Tensor1D {
-    if (this.cvmChannels === 0)
+    if (this.cvmChannels === 0 || !this.cvmNorm)
       throw new Error('DecodeHead: a head built with cvmChannels 0 has no CvM input');
-    return tf.zeros([this.cvmChannels]);
+    const mean = this.cvmNorm.runningMean;
+    return mean ? (mean.clone() as tf.Tensor1D) : tf.zeros([this.cvmChannels]);
   }
 
   /**

@@ -32,7 +32,8 @@ export type TaskOutputs = Partial<Record<TaskName, tf.Tensor4D>>;
  * An inference-time ablation of the CvM of a trained model (`forward`'s `options.cvmAblation`), so one
  * checkpoint shows what the module contributes:
  * - `'off'`: the CvM is not run; every head receives, in place of the CvM map, the neutral value of
- *   its CvM input (`DecodeHead.neutralCvmValue`), a map carrying no information;
+ *   its CvM input (`DecodeHead.neutralCvmValue`: the running mean of its `cvm_norm`, which the
+ *   BatchNorm normalises to 0), a map carrying no information;
  * - `'noCostVolume'` / `'noCrossViewFeatures'`: the CvM runs with its cost volume / its cross-view
  *   features replaced by zeros at the upsampler's input (`CrossViewModule`'s `CvmPartAblation`).
  *

@@ -23,7 +23,7 @@ async function maxDiff(a: tf.Tensor, b: tf.Tensor): Promise<number> {
 }
 
 describe('MultiTaskModel inference-time CvM ablations', () => {
-  it("'off' feeds every head its neutral CvM value (by hand: zeros), independent of the other views; the ablations differ from full", async () => {
+  it("'off' feeds every head its neutral CvM value (cvm_norm's running mean, normalised to 0), independent of the other views; the ablations differ from full", async () => {
     manualSeed(3);
     const tasks = datasetTasks('nyud', ['depth', 'semseg']);
     const model = new MultiTaskModel(new TinyEncoder(16, 16), { tasks, cvm: 'full', cvmConfig: FIXTURE_CVM });
@@ -34,22 +34,31 @@ describe('MultiTaskModel inference-time CvM ablations', () => {
     const cams = { intrinsics: [K, K], cameraToWorld: [pose(0), pose(0.1)] };
     const full = model.forwardWithIntermediates([ref, nbr], cams);
     expect(full.costVolume?.shape).toEqual([1, 4, 6, 8]);
+    // Trained-looking statistics: a non-zero running mean in every head's cvm_norm.
+    const C = model.cvm?.outChannels ?? 0;
+    for (const [i, t] of tasks.entries())
+      model.head(t.name).cvmNorm?.runningMean?.assign(tf.linspace(-1 - i, 2 + i, C) as tf.Tensor1D);
     const off = model.forward([ref, nbr], cams, { cvmAblation: 'off' });
     const offOther = model.forward([ref, other], cams, { cvmAblation: 'off' });
-    // By hand: each head on the encoder maps with a zero CvM map.
+    // By hand: each head on the encoder maps with a constant CvM map of its running mean, which its
+    // cvm_norm normalises to 0 (the BatchNorm's output is its bias).
     const maps = model.backbone.forwardIntermediates(ref);
-    for (const t of tasks) {
-      const neutral = model.head(t.name).neutralCvmValue();
-      expect(Array.from(await neutral.data())).toEqual(new Array(model.cvm?.outChannels).fill(0));
-      const byHand = model
-        .head(t.name)
-        .forward(maps, [32, 48], tf.zeros([1, 16, 24, model.cvm?.outChannels ?? 0]));
+    for (const [i, t] of tasks.entries()) {
+      const head = model.head(t.name);
+      const neutral = head.neutralCvmValue();
+      const mean = await (tf.linspace(-1 - i, 2 + i, C) as tf.Tensor1D).data();
+      expect(Array.from(await neutral.data())).toEqual(Array.from(mean));
+      const constant = tf.broadcastTo(neutral, [1, 16, 24, C]) as tf.Tensor4D;
+      const normalised = head.cvmNorm?.forward(constant) as tf.Tensor;
+      const bias = tf.broadcastTo(head.cvmNorm?.bias as tf.Tensor, [1, 16, 24, C]);
+      expect(await maxDiff(normalised, bias)).toBeLessThan(1e-5);
+      const byHand = head.forward(maps, [32, 48], constant);
       expect(await maxDiff(off[t.name] as tf.Tensor, byHand)).toBeLessThan(1e-6);
       expect(await maxDiff(off[t.name] as tf.Tensor, offOther[t.name] as tf.Tensor)).toBe(0);
       expect(await maxDiff(off[t.name] as tf.Tensor, full.outputs[t.name] as tf.Tensor)).toBeGreaterThan(
         1e-4,
       );
-      tf.dispose([neutral, byHand]);
+      tf.dispose([neutral, byHand, constant, normalised, bias]);
     }
     for (const ablation of ['noCostVolume', 'noCrossViewFeatures'] as const) {
       const out = model.forwardWithIntermediates([ref, nbr], cams, { cvmAblation: ablation });
