@@ -1,13 +1,7 @@
 /**
  * The page: controls, drawing, and the hand-off to the model worker. Nothing here touches tfjs.
  */
-import {
-  colmapCameraIntrinsics,
-  colmapImagePose,
-  colorizeTask,
-  depthColor,
-  parseColmapText,
-} from '@cvm/datasets';
+import { colmapViewCamera, colorizeTask, depthColor, parseColmapText } from '@cvm/datasets';
 import type { TaskName } from '@cvm/mtl-heads';
 import type { CvmModeChoice, FrameMessage, ModelInfo, Reply, Request, UserView } from './protocol.js';
 
@@ -292,12 +286,10 @@ async function useFiles(files: File[]): Promise<void> {
     if (camerasFile && imagesFile && images.length >= 2) {
       const model = parseColmapText(await camerasFile.text(), await imagesFile.text());
       images.forEach((f, i) => {
-        const entry = model.images.find((im) => im.name === f.name || im.name.endsWith(`/${f.name}`));
-        if (!entry) throw new Error(`images.txt has no image named ${f.name}`);
-        const camera = model.cameras.get(entry.cameraId);
-        if (!camera) throw new Error(`cameras.txt has no camera ${entry.cameraId} (for ${f.name})`);
-        const K = colmapCameraIntrinsics(camera).intrinsics;
-        // Intrinsics at the image's own size (COLMAP's camera may describe another resolution).
+        const camera = colmapViewCamera(model, f.name, 'images.txt');
+        const K = camera.intrinsics;
+        // Intrinsics at the image's own size (COLMAP's camera may describe another resolution);
+        // pixel centres at integers, so x' = (x + 0.5)·s − 0.5.
         const sx = views[i].width / camera.width;
         const sy = views[i].height / camera.height;
         views[i].intrinsics = Float64Array.of(
@@ -311,7 +303,7 @@ async function useFiles(files: File[]): Promise<void> {
           0,
           1,
         );
-        views[i].cameraToWorld = colmapImagePose(entry);
+        views[i].cameraToWorld = camera.cameraToWorld;
       });
       userViews = views.slice(0, 3);
     } else {
