@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
-import { type BackendName, DEFAULT_BACKEND_ORDER, selectBackend } from '@cvm/backend';
+import { type BackendName, selectBackend } from '@cvm/backend';
 import { formatTable, type TableRow } from '@cvm/metrics';
 import { runAblation } from './ablation.js';
 import { listCheckpoints, loadCheckpointInto, readCheckpointMeta } from './checkpoint.js';
@@ -54,18 +54,13 @@ function parse(argv: readonly string[]) {
   return { values: values as Record<string, string | boolean | undefined>, positionals, flags };
 }
 
-/**
- * The `auto` order: `@cvm/backend`'s default order without WebGPU, on which no full training run has
- * been made yet (it first failed in tfjs's AddN over the 8 storage buffers per shader stage, which
- * `@cvm/backend` now splits), so a machine with only a software adapter does not pick it either.
- */
-export const AUTO_BACKENDS: readonly BackendName[] = DEFAULT_BACKEND_ORDER.filter((b) => b !== 'webgpu');
-
 /** Activates the configured backend (or the fastest available) and says which and why. */
 async function activateBackend(name: string): Promise<string> {
-  const choice = await selectBackend(name === 'auto' ? AUTO_BACKENDS : [name as BackendName]);
+  // `auto` is @cvm/backend's default order: tfjs-node, WebGPU on a real GPU (a software adapter such as
+  // SwiftShader is skipped: slower than wasm), threaded wasm, cpu.
+  const choice = await selectBackend(name === 'auto' ? undefined : [name as BackendName]);
   console.log(
-    `backend: ${choice.name} (${name === 'auto' ? `auto: ${choice.why}; webgpu is left out of auto until training runs on it` : 'asked for with --backend'})`,
+    `backend: ${choice.name} (${name === 'auto' ? `auto: ${choice.why}` : 'asked for with --backend'})`,
   );
   return choice.name;
 }

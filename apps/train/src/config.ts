@@ -54,6 +54,8 @@ export interface TrainConfig {
   /** Power of the per-iteration polynomial decay. */
   lrPower: number;
   gradClip: number;
+  /** Recompute activations in the backward pass instead of keeping them (`Trainer`'s `checkpointActivations`). */
+  checkpointActivations: boolean;
   seed: number;
   /** `auto` picks the fastest available backend (`@cvm/backend`'s `selectBackend`). */
   backend: string;
@@ -109,6 +111,7 @@ export const DEFAULTS: TrainConfig = {
   weightDecay: 1e-6,
   lrPower: 0.9,
   gradClip: 10,
+  checkpointActivations: false,
   seed: 0,
   backend: 'auto',
   augment: 'protocol',
@@ -227,6 +230,11 @@ const oneOf =
     return raw;
   };
 const text: Parser = (raw) => raw;
+// 'true' / 'false' too: a config file's JSON booleans reach the parser as text.
+const onOff: Parser = (raw, flag) => {
+  if (!['on', 'off', 'true', 'false'].includes(raw)) fail(flag, `expected on or off, got '${raw}'`);
+  return raw === 'on' || raw === 'true';
+};
 const nullableText: Parser = (raw) => (raw === '' || raw === 'none' ? null : raw);
 const sizeParser: Parser = (raw, flag) => {
   const m = /^(\d+)[x×,](\d+)$/.exec(raw);
@@ -325,6 +333,12 @@ export const OPTIONS: readonly OptionSpec[] = [
     parse: nonNegative,
   },
   { flag: 'grad-clip', key: 'gradClip', help: 'global gradient-norm clip', parse: positive },
+  {
+    flag: 'checkpoint-activations',
+    key: 'checkpointActivations',
+    help: 'on | off: recompute activations in the backward pass (same gradients, far less memory)',
+    parse: onOff,
+  },
   { flag: 'seed', key: 'seed', help: 'seed of the weights, data order and augmentation', parse: integer(0) },
   {
     flag: 'backend',

@@ -85,6 +85,7 @@ export async function trainRun(config: TrainConfig, options: RunOptions): Promis
     power: config.lrPower,
     maxGradNorm: config.gradClip,
     weightDecay: config.weightDecay,
+    checkpointActivations: config.checkpointActivations,
   });
   const train = trainLoader(config);
   const val = valLoader(config);

@@ -9,3 +9,5 @@ export { registerWasmBackend, wasmThreadsCount } from './wasm/wasm-backend.js';
 export type { WasmBackendOptions } from './wasm/wasm-backend.js';
 export { cpuConv2DBackpropFilterConfig, registerCpuTrainingKernels } from './cpu/conv2d-backprop-filter.js';
 export { registerWebGPUKernelFixes } from './webgpu/add-n.js';
+export { recordKernelCalls, timeKernelCall } from './kernel-calls.js';
+export type { KernelCall, RecordedKernel } from './kernel-calls.js';

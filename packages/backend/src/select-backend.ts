@@ -20,6 +20,8 @@ export const DEFAULT_BACKEND_ORDER: readonly BackendName[] = ['tensorflow', 'web
 export interface SelectBackendOptions {
   /** Threads for the wasm backend (default: every core, at most 8). */
   threads?: number;
+  /** Browser only: the URL prefix the wasm backend's `.wasm` binaries are served from (tfjs's `setWasmPaths`). */
+  wasmPaths?: string;
   /**
    * Accept a WebGPU adapter that is a software rasteriser on the CPU (SwiftShader, llvmpipe, …),
    * which is slower than wasm. Default: false with the default order, true when an order is given
@@ -56,7 +58,7 @@ function errorMessage(err: unknown): string {
 /** Makes the backend's factory known to tfjs (imports its package); the reason when it cannot be had here. */
 async function register(
   name: BackendName,
-  options: Required<SelectBackendOptions>,
+  options: SelectBackendOptions & Required<Omit<SelectBackendOptions, 'wasmPaths'>>,
 ): Promise<string | undefined> {
   if (name === 'webgpu') {
     const probe = await initNodeWebGPU();
@@ -71,17 +73,15 @@ async function register(
     return failure;
   }
   if (name === 'wasm') {
+    // registerWasmBackend imports tfjs-backend-wasm by a literal specifier, which bundlers resolve
+    // (a computed one, as importOptional's, only resolves in Node).
     try {
-      // A bundled page has registered the factory by importing the package; a bare dynamic import
-      // would not resolve there.
-      if (
-        tf.findBackendFactory('wasm') ||
-        (await importOptional('@tensorflow/tfjs-backend-wasm')) === undefined
-      ) {
-        await registerWasmBackend(options.threads > 0 ? { threads: options.threads } : {});
-      }
+      await registerWasmBackend({
+        ...(options.threads > 0 ? { threads: options.threads } : {}),
+        ...(options.wasmPaths !== undefined ? { wasmPaths: options.wasmPaths } : {}),
+      });
     } catch (err) {
-      return errorMessage(err);
+      return `wasm backend unavailable: ${errorMessage(err)}`;
     }
   }
   if (name === 'cpu') {
@@ -146,8 +146,17 @@ async function activate(name: BackendName): Promise<string | undefined> {
     : `initialisation failed: ${errorMessage(failure)}`;
 }
 
+/** Why a browser page got one wasm thread when more were asked for (or are the default). */
+function singleThreadReason(requested: number): string {
+  if (isNode || requested === 1) return '';
+  const page = globalThis as { crossOriginIsolated?: boolean };
+  return page.crossOriginIsolated === false
+    ? ' — threads need SharedArrayBuffer, and this page is not cross-origin isolated (serve it with Cross-Origin-Opener-Policy: same-origin and Cross-Origin-Embedder-Policy: require-corp)'
+    : '';
+}
+
 /** What the activated backend runs on, for the `why` line. */
-async function describe(name: BackendName): Promise<string> {
+async function describe(name: BackendName, options: { threads: number }): Promise<string> {
   switch (name) {
     case 'tensorflow':
       return 'native TensorFlow (tfjs-node)';
@@ -155,8 +164,10 @@ async function describe(name: BackendName): Promise<string> {
       const probe = await initNodeWebGPU();
       return `WebGPU on ${describeAdapter(probe.info ?? {})}`;
     }
-    case 'wasm':
-      return `tfjs-backend-wasm (XNNPACK, ${(await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT')) ? 'SIMD' : 'no SIMD'}, ${await wasmThreadsCount()} thread(s))`;
+    case 'wasm': {
+      const threads = await wasmThreadsCount();
+      return `tfjs-backend-wasm (XNNPACK, ${(await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT')) ? 'SIMD' : 'no SIMD'}, ${threads} thread(s))${threads === 1 ? singleThreadReason(options.threads) : ''}`;
+    }
     case 'webgl':
       return 'WebGL';
     case 'cpu':
@@ -173,7 +184,8 @@ export async function selectBackend(
   order?: readonly BackendName[],
   options: SelectBackendOptions = {},
 ): Promise<BackendChoice> {
-  const opts: Required<SelectBackendOptions> = {
+  const opts = {
+    ...options,
     threads: options.threads ?? 0,
     softwareWebGPU: options.softwareWebGPU ?? order !== undefined,
   };
@@ -192,7 +204,7 @@ export async function selectBackend(
     if (reason === undefined) {
       const before = skipped.map((s) => `${s.name}: ${s.reason}`).join('; ');
       const rank = skipped.length === 0 ? 'first in the order' : `earlier choices unavailable (${before})`;
-      return { name, why: `${name}: ${await describe(name)}; ${rank}`, skipped };
+      return { name, why: `${name}: ${await describe(name, opts)}; ${rank}`, skipped };
     }
     skipped.push({ name, reason });
   }

@@ -19,4 +19,9 @@ export const CONV_CASES: readonly ConvCase[] = [
   { x: [1, 12, 12, 2], k: [4, 4], co: 3, s: [4, 4], pad: 'valid' },
   { x: [2, 11, 7, 3], k: [5, 3], co: 2, s: [3, 2], pad: 'same' },
   { x: [1, 6, 6, 5], k: [2, 2], co: 4, s: [1, 1], pad: 1 },
+  // 16+ channels at stride 1: the wasm filter gradient's per-tap route.
+  { x: [2, 9, 11, 16], k: [3, 3], co: 24, s: [1, 1], pad: 'same' },
+  { x: [1, 8, 10, 20], k: [3, 3], co: 16, s: [1, 1], pad: 'valid' },
+  { x: [1, 9, 7, 16], k: [5, 5], co: 16, s: [1, 1], pad: 2 },
+  { x: [2, 6, 5, 16], k: [1, 1], co: 17, s: [1, 1], pad: 'valid' },
 ];

@@ -3,6 +3,7 @@ import '@tensorflow/tfjs-backend-cpu';
 import { expectClose, seededUniform } from '@cvm/test-utils';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { registerWasmBackend, wasmThreadsCount } from '../src/index.js';
+import { backpropFilterRoute } from '../src/wasm/kernels/conv2d-backprop-filter.js';
 import { CONV_CASES } from './conv-cases.js';
 
 /** Runs `f` on a backend and returns its outputs as plain arrays (no tensors left behind). */
@@ -57,6 +58,12 @@ afterAll(() => {
 });
 
 describe('wasm training kernels against cpu', () => {
+  it('runs both filter-gradient routes among the cases', () => {
+    const routes = CONV_CASES.map((c) => backpropFilterRoute(c.x[3]!, c.co, ...c.k, ...c.s));
+    expect(routes.filter((r) => r === 'taps').length).toBeGreaterThanOrEqual(3);
+    expect(routes.filter((r) => r === 'conv').length).toBeGreaterThanOrEqual(3);
+  });
+
   for (const [i, c] of CONV_CASES.entries()) {
     it(`conv2d value and gradients: x ${c.x}, k ${c.k}, stride ${c.s}, pad ${c.pad}`, async () => {
       const op = (x: tf.Tensor, w: tf.Tensor) => tf.conv2d(x as tf.Tensor4D, w as tf.Tensor4D, c.s, c.pad);
@@ -101,6 +108,17 @@ describe('wasm heap kernels against cpu', () => {
     ['SplitV', () => tf.split(x(), [1, 3, 1], 1)],
     ['SplitV last axis', () => tf.split(x(), 3, 3)],
     ['Unpack', () => tf.unstack(x(), 2)],
+    ['Tile of every axis', () => [tf.tile(x(), [2, 1, 3, 2])]],
+    ['Tile of the first axis', () => [tf.tile(tf.slice(x(), [0, 0, 0, 0], [1, 5, 4, 6]), [4, 1, 1, 1])]],
+    [
+      'Tile rank 1 and of int32',
+      () => [tf.tile(tf.range(0, 5), [3]), tf.tile(tf.cast(x(), 'int32'), [1, 2, 1, 1])],
+    ],
+    ['Tile gradient', () => tf.grads((a: tf.Tensor) => tf.sum(tf.square(tf.tile(a, [2, 1, 1, 3]))))([x()])],
+    [
+      'Identity (clone) and its gradient',
+      () => [tf.clone(x()), ...tf.grads((a: tf.Tensor) => tf.sum(tf.clone(a)))([x()])],
+    ],
     [
       'Slice gradient',
       () => tf.grads((a: tf.Tensor) => tf.sum(tf.square(tf.slice(a, [1, 0, 1, 2], [2, 5, 2, 3]))))([x()]),
@@ -117,6 +135,70 @@ describe('wasm heap kernels against cpu', () => {
   }
 });
 
+/** Brings the wasm backend up again with `threads` threads (variables do not survive this). */
+async function useWasmThreads(threads: number): Promise<void> {
+  tf.removeBackend('wasm');
+  await registerWasmBackend({ threads });
+  await tf.setBackend('wasm');
+  expect(await wasmThreadsCount()).toBe(threads);
+}
+
+/**
+ * Three Adam steps of a small convolutional network (conv, ReLU, strided conv, a layer norm, a dense
+ * layer, softmax) from seeded weights on the active backend; the losses and the final weights.
+ */
+async function trainSmallModel(): Promise<Float32Array[]> {
+  const before = tf.memory().numTensors;
+  const shapes = [[3, 3, 16, 16], [3, 3, 16, 24], [24], [6 * 8 * 24, 10]];
+  const vars = shapes.map((shape, i) => {
+    const init = seededUniform(shape, 21 + i);
+    const v = tf.variable(init, true, `small${i}`);
+    init.dispose();
+    return v;
+  });
+  const [w1, w2, gamma, dense] = vars as [tf.Variable, tf.Variable, tf.Variable, tf.Variable];
+  const x = seededUniform([2, 12, 16, 16], 25);
+  const target = tf.tidy(() => tf.softmax(seededUniform([2, 10], 26)));
+  const loss = () =>
+    tf.tidy(() => {
+      let h = tf.relu(tf.conv2d(x as tf.Tensor4D, w1 as tf.Tensor4D, 1, 'same'));
+      h = tf.conv2d(h, w2 as tf.Tensor4D, 2, 'same');
+      const { mean, variance } = tf.moments(h, -1, true);
+      h = tf.mul(tf.mul(tf.sub(h, mean), tf.rsqrt(tf.add(variance, 1e-5))), gamma);
+      const p = tf.softmax(tf.matMul(tf.reshape(h, [2, -1]), dense));
+      return tf.mean(tf.square(tf.sub(p, target))) as tf.Scalar;
+    });
+  const optimizer = tf.train.adam(1e-4);
+  const losses: number[] = [];
+  for (let i = 0; i < 3; i++) {
+    const l = optimizer.minimize(loss, true, vars)!;
+    losses.push((await l.data())[0]!);
+    l.dispose();
+  }
+  const out = [
+    Float32Array.from(losses),
+    ...(await Promise.all(vars.map((v) => v.data() as Promise<Float32Array>))),
+  ];
+  optimizer.dispose();
+  tf.dispose([...vars, x, target]);
+  expect(tf.memory().numTensors).toBe(before);
+  return out;
+}
+
+describe('wasm Identity', () => {
+  it('shares the data: a clone outlives its source, and nothing leaks', async () => {
+    await tf.setBackend('wasm');
+    const before = tf.memory().numTensors;
+    const a = seededUniform([4, 5], 3);
+    const expected = Array.from(await a.data());
+    const b = tf.clone(a);
+    a.dispose();
+    expect(Array.from(await b.data())).toEqual(expected);
+    b.dispose();
+    expect(tf.memory().numTensors).toBe(before);
+  });
+});
+
 describe('wasm threads', () => {
   it('gives the same results with 1 and 2 threads', async () => {
     const f = () =>
@@ -130,14 +212,28 @@ describe('wasm threads', () => {
         const mm = valueAndGrads((a, b) => tf.matMul(a, b, true, false), [300, 200], [300, 150], 9)();
         return [...convGrads, ...mm];
       });
-    expect(await wasmThreadsCount()).toBe(2);
+    await useWasmThreads(2);
     const two = await on('wasm', f);
-    tf.removeBackend('wasm');
-    await registerWasmBackend({ threads: 1 });
-    await tf.setBackend('wasm');
-    expect(await wasmThreadsCount()).toBe(1);
+    await useWasmThreads(1);
     const one = await on('wasm', f);
     for (let i = 0; i < one.length; i++) expectClose(two[i]!, one[i]!, { atol: 0 });
+  });
+
+  it('trains the small model as the cpu backend does', async () => {
+    await tf.setBackend('cpu');
+    const cpu = await trainSmallModel();
+    await useWasmThreads(2);
+    const wasm = await trainSmallModel();
+    for (let i = 0; i < cpu.length; i++) expectClose(wasm[i]!, cpu[i]!, { atol: 1e-5 });
+  });
+
+  it('trains a small model to the same weights with 1 and 2 threads', async () => {
+    await useWasmThreads(2);
+    const two = await trainSmallModel();
+    await useWasmThreads(1);
+    const one = await trainSmallModel();
+    expect(one[0]![2]).toBeLessThan(one[0]![0]!); // the steps do train
+    for (let i = 0; i < one.length; i++) expect(Array.from(two[i]!)).toEqual(Array.from(one[i]!));
   });
 
   it('rejects a thread count that is not a positive integer', async () => {

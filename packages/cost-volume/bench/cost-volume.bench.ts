@@ -14,7 +14,7 @@ import { fileURLToPath } from 'node:url';
 import { type BackendName, selectBackend } from '@cvm/backend';
 import { costVolume } from '../src/index.js';
 import { DEPTH_PRESETS, inverseDepthCandidates, relativePose } from '@cvm/geometry';
-import { benchArgs, handheldTwoViewRig, medianSeconds } from '@cvm/test-utils/bench';
+import { activeBackends, benchArgs, handheldTwoViewRig, medianSeconds } from '@cvm/test-utils/bench';
 // The union package registers the cpu backend and every stock gradient (tfjs-core alone has none).
 import '@tensorflow/tfjs';
 import * as tf from '@tensorflow/tfjs-core';
@@ -136,14 +136,8 @@ function torchReference(): { forwardSeconds: number; forwardBackwardSeconds: num
 
 async function main() {
   const rows: Row[] = [];
-  for (const backend of backends) {
-    try {
-      // Dawn for webgpu in Node, the backend package's import, tf.setBackend: @cvm/backend does all three.
-      await selectBackend([backend as BackendName]);
-    } catch (err) {
-      log(`${backend}: skipped (${(err as Error).message})`);
-      continue;
-    }
+  // Dawn for webgpu in Node, the backend package's import, tf.setBackend: @cvm/backend does all three.
+  for await (const backend of activeBackends<BackendName>(backends, (b) => selectBackend([b]), log)) {
     for (const impl of flag('skip-composite') ? (['fused'] as const) : (['fused', 'composite'] as const)) {
       log(`running ${backend} ${impl} ...`);
       rows.push(await benchOne(backend, impl));

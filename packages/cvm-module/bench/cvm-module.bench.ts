@@ -12,7 +12,7 @@ import { type BackendName, selectBackend } from '@cvm/backend';
 // The union package registers the cpu backend and every stock gradient (tfjs-core alone has none).
 import '@tensorflow/tfjs';
 import * as tf from '@tensorflow/tfjs-core';
-import { benchArgs, handheldTwoViewRig, median, timeOnce } from '@cvm/test-utils/bench';
+import { activeBackends, benchArgs, handheldTwoViewRig, median, timeOnce } from '@cvm/test-utils/bench';
 import { CrossViewModule, estimateMacs } from '../src/index.js';
 
 const { option, json, log } = benchArgs();
@@ -105,14 +105,8 @@ async function main() {
   );
 
   const rows: Row[] = [];
-  for (const backend of backends) {
-    try {
-      // Dawn for webgpu in Node, the backend package's import, tf.setBackend: @cvm/backend does all three.
-      await selectBackend([backend as BackendName]);
-    } catch (err) {
-      log(`${backend}: skipped (${(err as Error).message})`);
-      continue;
-    }
+  // Dawn for webgpu in Node, the backend package's import, tf.setBackend: @cvm/backend does all three.
+  for await (const backend of activeBackends<BackendName>(backends, (b) => selectBackend([b]), log)) {
     log(`\nrunning ${backend} ...`);
     rows.push(await benchOne(backend, model));
   }

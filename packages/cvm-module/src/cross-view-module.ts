@@ -5,6 +5,7 @@ import {
   initParameter,
   Module,
   normalizeImage,
+  type Segment,
   SwiGLU,
   xavierUniform,
   zeros,
@@ -86,10 +87,10 @@ export interface CrossViewModuleConfig {
 }
 
 /**
- * An inference-time ablation of a trained module (`forwardWithIntermediates`' `options.ablate`): the
- * named part of the upsampler's input is replaced by zeros, its neutral value (no feature, no
- * matching evidence), so one checkpoint shows what each part contributes. `'costVolume'`: the cost
- * volume channels; `'crossViewFeatures'`: the cross-view feature channels. Unlike the `mode`s
+ * An inference-time ablation of a trained module (`forward`'s / `forwardWithIntermediates`'
+ * `options.ablate`): the named part of the upsampler's input is replaced by zeros, its neutral value (no
+ * feature, no matching evidence), so one checkpoint shows what each part contributes. `'costVolume'`:
+ * the cost volume channels; `'crossViewFeatures'`: the cross-view feature channels. Unlike the `mode`s
  * `noCostVolume` / `noCrossViewFeatures` (architectures trained without the part), the weights see
  * an input they were not trained on.
  */
@@ -291,14 +292,77 @@ export class CrossViewModule extends Module {
   ): CvmIntermediates {
     const ablate = options.ablate ?? null;
     if (ablate !== null) {
-      const used = ablate === 'costVolume' ? this.usesCostVolume : this.usesFeatures;
       if (ablate !== 'costVolume' && ablate !== 'crossViewFeatures')
         throw new Error(
           `options.ablate must be 'costVolume' or 'crossViewFeatures', got '${String(ablate)}'`,
         );
+      const used = ablate === 'costVolume' ? this.usesCostVolume : this.usesFeatures;
       if (!used)
         throw new Error(`options.ablate: a module in mode '${this.mode}' has no ${ablate} to ablate`);
     }
+    const plan = this.plan(images, cameras);
+    return tf.tidy(() => {
+      const x = plan.steps.reduce((y: tf.Tensor, step) => step(y), this.encoderInput(images, plan));
+      const { stacked, features, costVolumes } = this.joinViews(x, plan, ablate);
+      return { outputs: this.upsample(stacked, plan), features, costVolumes };
+    });
+  }
+
+  /**
+   * `forward` cut into segments for activation checkpointing (`checkpointedGradients` of `@cvm/nn`):
+   * the encoder's stem and each of its residual blocks (view by view), each transformer layer (two per
+   * block), the adapter with the cost volume, the upsampler's conv branch, then its full-resolution combination view by view. Running `segments` in order on `inputs` gives `forward(images,
+   * cameras)`'s outputs (one per view), computed by the same code. Inputs are checked here, once.
+   * @param images, @param cameras as `forward` takes them
+   * @returns `inputs` (the images) and the segments
+   * @example
+   * const { inputs, segments } = cvm.forwardSegments([im0, im1], cams);
+   * const loss: Segment = (outs) => [tf.addN(outs.map((o) => tf.mean(tf.square(o))))];
+   * const { value, grads } = checkpointedGradients([...segments, loss], inputs, cvm.parameters());
+   */
+  forwardSegments(
+    images: readonly tf.Tensor[],
+    cameras?: CvmCameras | null,
+  ): { inputs: tf.Tensor[]; segments: Segment[] } {
+    const plan = this.plan(images, cameras);
+    const { views } = plan;
+    // The encoder is per sample (InstanceNorm), so it runs view by view: its 1/2-resolution
+    // activations, the largest of a segment, are halved. State: one map per view, then stacked.
+    const steps = this.backbone.steps();
+    const encoder = steps.flatMap((step, j) =>
+      Array.from(
+        { length: views },
+        (_, v): Segment =>
+          (state) =>
+            state.map((t, u) =>
+              u !== v ? t : j === 0 ? step(this.encoderInput([t], { ...plan, views: 1 })) : step(t),
+            ),
+      ),
+    );
+    return {
+      inputs: [...images],
+      segments: [
+        ...encoder,
+        ...(views > 1 ? [(xs: readonly tf.Tensor[]) => [tf.concat([...xs], 0)]] : []),
+        ...this.transformer.layerSegments(plan.views, plan.featureH, plan.featureW),
+        ([x]) => [this.joinViews(x, plan).stacked],
+        ([stacked]) => [stacked, this.upsampler.predict(stacked as tf.Tensor4D)],
+        // The full-resolution part view by view (it is per sample): the largest tensors, halved.
+        ...Array.from(
+          { length: plan.views },
+          (_, v): Segment =>
+            (state) => {
+              const [stacked, predicted, ...done] = state;
+              const out = this.upsampleView(stacked as tf.Tensor4D, predicted as tf.Tensor4D, v, plan);
+              return v === plan.views - 1 ? [...done, out] : [stacked, predicted, ...done, out];
+            },
+        ),
+      ],
+    };
+  }
+
+  /** Checks the inputs and cameras once; what the pieces of a forward pass share. */
+  private plan(images: readonly tf.Tensor[], cameras?: CvmCameras | null): ForwardPlan {
     const { batch, height, width } = this.checkImages(images);
     if (this.rangeCheck) for (const [v, im] of images.entries()) this.rangeCheck.check(im, `images[${v}]`);
     const views = images.length;
@@ -317,14 +381,44 @@ export class CrossViewModule extends Module {
         `images: ${height}x${width} is not a multiple of ${multiple} (8 × attnSplits ${this.attnSplits}); resize, or use sizePolicy 'pad'`,
       );
     }
-    const outH = Math.ceil(height / 2);
-    const outW = Math.ceil(width / 2);
-    const result = tf.tidy(() => {
-      let x: tf.Tensor = normalizeImage(views === 1 ? images[0] : tf.concat([...images], 0));
-      if (padH || padW) x = padEdge(x as tf.Tensor4D, padH, padW);
-      const encoded = tf.split(this.backbone.forward(x), views, 0);
-      // One view with cross-view attention: the transformer pairs it with its own copy (computed once).
-      let features: tf.Tensor4D[] = this.transformer.forward(encoded);
+    // The transformer's blocks run on the encoder output of all views stacked along the batch axis.
+    // One view with cross-view attention: the transformer pairs it with its own copy (computed once).
+    const featureH = (height + padH) / FEATURE_STRIDE;
+    const featureW = (width + padW) / FEATURE_STRIDE;
+    const steps = [...this.backbone.steps(), ...this.transformer.blockSteps(views, featureH, featureW)];
+    return {
+      featureH,
+      featureW,
+      views,
+      single,
+      cams,
+      padH,
+      padW,
+      outH: Math.ceil(height / 2),
+      outW: Math.ceil(width / 2),
+      steps,
+    };
+  }
+
+  /** `[V·B,Hp,Wp,3]`: the views stacked along the batch axis, normalised and padded. */
+  private encoderInput(images: readonly tf.Tensor[], { views, padH, padW }: ForwardPlan): tf.Tensor4D {
+    return tf.tidy(() => {
+      const x = normalizeImage(views === 1 ? images[0] : tf.concat([...images], 0)) as tf.Tensor4D;
+      return padH || padW ? padEdge(x, padH, padW) : x;
+    });
+  }
+
+  /**
+   * From the transformer's output `[V·B,h,w,C]`: each view's features after the adapter, its cost
+   * volume, and `stacked`, their channel concat (what the mode keeps) for all views `[V·B,h,w,out]`.
+   */
+  private joinViews(
+    x: tf.Tensor,
+    { views, single, cams }: ForwardPlan,
+    ablate: CvmPartAblation | null = null,
+  ): { stacked: tf.Tensor4D; features: tf.Tensor4D[]; costVolumes: tf.Tensor4D[] } {
+    return tf.tidy(() => {
+      let features = (views === 1 ? [x] : tf.split(x, views, 0)) as tf.Tensor4D[];
       if (this.adapter) {
         const adapter = this.adapter;
         features = features.map((f) => tf.add(f, adapter.forward(f)) as tf.Tensor4D);
@@ -340,15 +434,32 @@ export class CrossViewModule extends Module {
           chans.push(ablate === 'costVolume' ? tf.zerosLike(costVolumes[v]) : costVolumes[v]);
         return chans.length === 1 ? chans[0] : tf.concat(chans, 3);
       });
-      const up = this.upsampler.forward((views === 1 ? parts[0] : tf.concat(parts, 0)) as tf.Tensor4D);
-      const cropped = padH || padW ? tf.slice(up, [0, 0, 0, 0], [-1, outH, outW, -1]) : up;
-      return {
-        outputs: (views === 1 ? [cropped] : tf.split(cropped, views, 0)) as tf.Tensor4D[],
-        features,
-        costVolumes,
-      };
+      const stacked = (views === 1 ? parts[0] : tf.concat(parts, 0)) as tf.Tensor4D;
+      return { stacked, features, costVolumes };
     });
-    return result;
+  }
+
+  /** The upsampler on `[V·B,h,w,out]`, cropped to the input's half size: one output per view. */
+  private upsample(stacked: tf.Tensor4D, plan: ForwardPlan): tf.Tensor4D[] {
+    return tf.tidy(() => {
+      const cropped = cropToOutput(this.upsampler.forward(stacked), plan);
+      return (plan.views === 1 ? [cropped] : tf.split(cropped, plan.views, 0)) as tf.Tensor4D[];
+    });
+  }
+
+  /** `upsample`'s output for view `v` alone, from `stacked` and the upsampler's `predict(stacked)`. */
+  private upsampleView(
+    stacked: tf.Tensor4D,
+    predicted: tf.Tensor4D,
+    v: number,
+    plan: ForwardPlan,
+  ): tf.Tensor4D {
+    return tf.tidy(() => {
+      const b = stacked.shape[0] / plan.views;
+      const view = (t: tf.Tensor4D) =>
+        plan.views === 1 ? t : tf.slice(t, [v * b, 0, 0, 0], [b, -1, -1, -1]);
+      return cropToOutput(this.upsampler.combine(view(stacked), view(predicted)), plan);
+    });
   }
 
   /** Each of the first `references` views as reference against the mean of all others. */
@@ -392,6 +503,28 @@ export class CrossViewModule extends Module {
       throw new Error(`images: at least 16x16 pixels needed, got ${height}x${width}`);
     return { batch, height, width };
   }
+}
+
+/** What `CrossViewModule.plan` settles for one forward pass. */
+interface ForwardPlan {
+  views: number;
+  /** One view in a mode with cross-view attention: paired with its own copy. */
+  single: boolean;
+  cams: FeatureCameras | null;
+  padH: number;
+  padW: number;
+  outH: number;
+  outW: number;
+  /** Size of the 1/8-resolution feature maps (of the padded images). */
+  featureH: number;
+  featureW: number;
+  /** Encoder stages then transformer blocks, on the views stacked along the batch axis. */
+  steps: ((x: tf.Tensor) => tf.Tensor4D)[];
+}
+
+/** Crops an upsampled `[B,Hp/2,Wp/2,C]` back to the input's half size `[B,ceil(H/2),ceil(W/2),C]`. */
+function cropToOutput(up: tf.Tensor4D, { padH, padW, outH, outW }: ForwardPlan): tf.Tensor4D {
+  return padH || padW ? tf.slice(up, [0, 0, 0, 0], [-1, outH, outW, -1]) : up;
 }
 
 /** Pads `[B,H,W,C]` at the bottom/right by repeating the last row/column (PyTorch's 'replicate'). */

@@ -14,6 +14,7 @@ export type { CvmSizeName } from './size-presets.js';
 export { CVM_SIZE_PRESETS } from './size-presets.js';
 export type {
   AttentionContext,
+  BlockContext,
   MultiViewTransformerOptions,
   TransformerLayerOptions,
 } from './multiview-transformer.js';

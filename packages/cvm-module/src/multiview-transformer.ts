@@ -1,4 +1,13 @@
-import { gelu, initParameter, LayerNorm, Linear, Module, ModuleList, xavierUniform } from '@cvm/nn';
+import {
+  gelu,
+  initParameter,
+  LayerNorm,
+  Linear,
+  Module,
+  ModuleList,
+  type Segment,
+  xavierUniform,
+} from '@cvm/nn';
 import * as tf from '@tensorflow/tfjs-core';
 import { multiViewWindowAttention, windowPositionEncoding } from './window-attention.js';
 
@@ -99,6 +108,9 @@ export class TransformerLayer extends Module {
   }
 }
 
+/** What a block's layers need to know of the forward pass (see `TransformerBlock.forward`). */
+export type BlockContext = AttentionContext & { crossView: boolean; ownCopy?: boolean };
+
 /**
  * UniMatch's `TransformerBlock`: a self-attention layer without FFN (`self_attn`), then a
  * cross-attention layer with FFN (`cross_attn_ffn`) whose keys are the other views' features at the
@@ -126,12 +138,19 @@ export class TransformerBlock extends Module {
    *   attention of a view and an identical copy of it, computed once
    * @returns `[V·B,H,W,C]`
    */
-  forward(x: tf.Tensor, ctx: AttentionContext & { crossView: boolean; ownCopy?: boolean }): tf.Tensor4D {
-    return tf.tidy(() => {
-      const s = this.self_attn.forward(x, x, { ...ctx, crossView: false });
-      if (ctx.ownCopy) return this.cross_attn_ffn.forward(s, x, { ...ctx, crossView: false });
-      return this.cross_attn_ffn.forward(s, ctx.crossView ? x : s, ctx);
-    });
+  forward(x: tf.Tensor, ctx: BlockContext): tf.Tensor4D {
+    return tf.tidy(() => this.crossStep(x, this.selfStep(x, ctx), ctx));
+  }
+
+  /** The self-attention layer: the first half of `forward`. @returns `s`, `[V·B,H,W,C]` */
+  selfStep(x: tf.Tensor, ctx: BlockContext): tf.Tensor4D {
+    return this.self_attn.forward(x, x, { ...ctx, crossView: false });
+  }
+
+  /** The cross-attention + FFN layer on `s = selfStep(x, ctx)`: the second half of `forward`. */
+  crossStep(x: tf.Tensor, s: tf.Tensor, ctx: BlockContext): tf.Tensor4D {
+    if (ctx.ownCopy) return this.cross_attn_ffn.forward(s, x, { ...ctx, crossView: false });
+    return this.cross_attn_ffn.forward(s, ctx.crossView ? x : s, ctx);
   }
 }
 
@@ -222,7 +241,6 @@ export class MultiViewTransformer extends Module {
   ): tf.Tensor4D[] {
     const views = features.length;
     if (views < 1) throw new Error('MultiViewTransformer: no views');
-    const ownCopy = this.crossView && views === 1;
     const shape = features[0].shape;
     features.forEach((f, i) => {
       if (f.rank !== 4 || f.shape[3] !== this.dModel) {
@@ -240,21 +258,65 @@ export class MultiViewTransformer extends Module {
         `MultiViewTransformer: a ${h}x${w} feature map is not divisible into ${this.splits}x${this.splits} windows`,
       );
     }
+    const blocks = this.blockSteps(views, h, w, { addPosition });
     return tf.tidy(() => {
-      let x: tf.Tensor = tf.concat(features as tf.Tensor[], 0);
-      if (addPosition) x = tf.add(x, windowPositionEncoding(h, w, this.dModel, this.splits));
-      let i = 0;
-      for (const block of this.layers) {
-        x = block.forward(x, {
-          views,
-          splits: this.splits,
-          shift: i % 2 === 1,
-          crossView: this.crossView && !ownCopy,
-          ownCopy,
-        });
-        i++;
-      }
+      const x = blocks.reduce((y: tf.Tensor, block) => block(y), tf.concat(features as tf.Tensor[], 0));
       return tf.split(x, views, 0) as tf.Tensor4D[];
     });
+  }
+
+  /**
+   * The blocks as functions of the views stacked along the batch axis (`[V·B,H,W,C]`, view-major),
+   * applied in order (the first adds the position encoding when `addPosition`): `forward` without
+   * its concat and split. Inputs are not checked here.
+   * @param views `V`; one view with cross-view attention is the paper's single-view setting
+   * @param height `H`, @param width `W` of the feature maps
+   */
+  blockSteps(
+    views: number,
+    height: number,
+    width: number,
+    { addPosition = true }: { addPosition?: boolean } = {},
+  ): ((x: tf.Tensor) => tf.Tensor4D)[] {
+    return [...this.layers].map(
+      (block, i) => (x: tf.Tensor) =>
+        tf.tidy(() =>
+          block.forward(this.blockInput(x, i, height, width, addPosition), this.context(i, views)),
+        ),
+    );
+  }
+
+  /**
+   * `blockSteps` cut at every layer, for activation checkpointing (`checkpointedGradients` of
+   * `@cvm/nn`): per block `[x] → [x, s]` (self-attention) then `[x, s] → [block output]`.
+   */
+  layerSegments(
+    views: number,
+    height: number,
+    width: number,
+    { addPosition = true }: { addPosition?: boolean } = {},
+  ): Segment[] {
+    return [...this.layers].flatMap((block, i): Segment[] => {
+      const ctx = this.context(i, views);
+      return [
+        ([x]) =>
+          tf.tidy(() => {
+            const y = this.blockInput(x, i, height, width, addPosition);
+            return [y, block.selfStep(y, ctx)];
+          }),
+        ([x, s]) => [block.crossStep(x, s, ctx)],
+      ];
+    });
+  }
+
+  /** Block `i`'s input: `x`, plus the position encoding before the first block. */
+  private blockInput(x: tf.Tensor, i: number, h: number, w: number, addPosition: boolean): tf.Tensor {
+    return i === 0 && addPosition ? tf.add(x, windowPositionEncoding(h, w, this.dModel, this.splits)) : x;
+  }
+
+  /** Block `i`'s attention settings: odd blocks shift their windows. */
+  private context(i: number, views: number): BlockContext {
+    const ownCopy = this.crossView && views === 1;
+    return { views, splits: this.splits, shift: i % 2 === 1, crossView: this.crossView && !ownCopy, ownCopy };
   }
 }

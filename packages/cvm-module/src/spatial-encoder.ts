@@ -121,12 +121,22 @@ export class SpatialEncoder extends Module {
     if (x.rank !== 4 || x.shape[3] !== 3) {
       throw new Error(`SpatialEncoder: input must be [B,H,W,3], got [${x.shape}]`);
     }
-    return tf.tidy(() => {
-      let y: tf.Tensor = tf.relu(this.norm1.forward(this.conv1.forward(x)));
-      for (const stage of [this.layer1, this.layer2, this.layer3]) {
-        for (const block of stage) y = block.forward(y);
-      }
-      return this.conv2.forward(y);
-    });
+    return tf.tidy(() => this.steps().reduce((y: tf.Tensor, stage) => stage(y), x) as tf.Tensor4D);
+  }
+
+  /**
+   * `forward` in pieces applied in order: the stem (`conv1`, norm, ReLU), then one per residual block,
+   * `conv2` with the last. The cut points of activation checkpointing.
+   */
+  steps(): ((x: tf.Tensor) => tf.Tensor4D)[] {
+    const blocks = [...this.layer1, ...this.layer2, ...this.layer3];
+    const last = blocks.length - 1;
+    return [
+      (x) => tf.tidy(() => tf.relu(this.norm1.forward(this.conv1.forward(x))) as tf.Tensor4D),
+      ...blocks.map(
+        (block, i) => (x: tf.Tensor) =>
+          i === last ? tf.tidy(() => this.conv2.forward(block.forward(x))) : block.forward(x),
+      ),
+    ];
   }
 }

@@ -115,7 +115,15 @@ export class ConvexUpsampler extends Module {
   }
   /** @param x `[B,h,w,C]` @returns `[B,f·h,f·w,C]` */
   forward(x: tf.Tensor4D): tf.Tensor4D {
-    return tf.tidy(() => convexUpsample(x, this.conv2.forward(tf.relu(this.conv1.forward(x))), this.factor));
+    return tf.tidy(() => this.combine(x, this.predict(x)));
+  }
+  /** The conv branch: `[B,h,w,C]` → the combination logits `[B,h,w,9·f²]` (`forward = combine(x, predict(x))`). */
+  predict(x: tf.Tensor4D): tf.Tensor4D {
+    return tf.tidy(() => this.conv2.forward(tf.relu(this.conv1.forward(x))));
+  }
+  /** `convexUpsample(x, mask)` at this factor; per sample, so it may run on a slice of the batch. */
+  combine(x: tf.Tensor4D, mask: tf.Tensor4D): tf.Tensor4D {
+    return convexUpsample(x, mask, this.factor);
   }
 }
 
@@ -145,6 +153,14 @@ export class PixelShuffleUpsampler extends Module {
   }
   /** @param x `[B,h,w,C]` @returns `[B,f·h,f·w,C]` */
   forward(x: tf.Tensor4D): tf.Tensor4D {
-    return tf.tidy(() => pixelShuffle(this.conv2.forward(tf.relu(this.conv1.forward(x))), this.factor));
+    return tf.tidy(() => this.combine(x, this.predict(x)));
+  }
+  /** The conv branch: `[B,h,w,C]` → `[B,h,w,C·f²]` sub-pixel channels (`forward = combine(x, predict(x))`). */
+  predict(x: tf.Tensor4D): tf.Tensor4D {
+    return tf.tidy(() => this.conv2.forward(tf.relu(this.conv1.forward(x))));
+  }
+  /** `pixelShuffle(subPixels)` at this factor (`x` is not needed; the signature is `ConvexUpsampler`'s). */
+  combine(_x: tf.Tensor4D, subPixels: tf.Tensor4D): tf.Tensor4D {
+    return pixelShuffle(subPixels, this.factor);
   }
 }

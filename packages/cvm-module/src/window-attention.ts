@@ -131,7 +131,8 @@ export function multiViewWindowAttention(
     const qh = splitHeads(qw, lw);
     const kh = splitHeads(gatherKeys(kw), lk);
     const vh = splitHeads(gatherKeys(vw), lk);
-    let scores = tf.mul(tf.matMul(qh, kh, false, true), 1 / Math.sqrt(d));
+    // Scaling q rather than the scores: the tape then holds no extra [Lw, Lk] tensor per window.
+    let scores = tf.matMul(tf.mul(qh, 1 / Math.sqrt(d)), kh, false, true);
     if (doShift) {
       let mask: tf.Tensor = shiftMask(h, w, splits);
       if (crossView && others > 1) {

@@ -17,7 +17,7 @@ import { type BackendName, selectBackend } from '@cvm/backend';
 // The union package registers the cpu backend and every stock gradient (tfjs-core alone has none).
 import '@tensorflow/tfjs';
 import * as tf from '@tensorflow/tfjs-core';
-import { benchArgs, median, timeOnce } from '@cvm/test-utils/bench';
+import { activeBackends, benchArgs, median, timeOnce } from '@cvm/test-utils/bench';
 import { createEncoder, type Encoder, VisionTransformer } from '../src/index.js';
 
 const { option, json, log } = benchArgs();
@@ -93,13 +93,8 @@ async function main() {
     log(
       `${name} at ${H}x${W}: ${enc.numParameters()} parameters (built in ${((performance.now() - t0) / 1000).toFixed(1)} s)`,
     );
-    for (const backend of backends) {
-      try {
-        await selectBackend([backend as BackendName]);
-      } catch (err) {
-        log(`  ${backend}: skipped (${(err as Error).message})`);
-        continue;
-      }
+    const indented = (message: string) => log(`  ${message}`);
+    for await (const backend of activeBackends<BackendName>(backends, (b) => selectBackend([b]), indented)) {
       rows.push(await benchOne(name, backend, enc));
     }
     if (enc instanceof VisionTransformer && enc.family === 'dinov3') {

@@ -16,6 +16,7 @@ import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type BackendName, selectBackend, wasmThreadsCount } from '@cvm/backend';
+import { activeBackends } from '@cvm/test-utils/bench';
 import { createEncoder } from '@cvm/encoders';
 // The union package registers the cpu backend and every stock gradient (tfjs-core alone has none).
 import '@tensorflow/tfjs';
@@ -168,13 +169,7 @@ async function main(): Promise<void> {
     `training step: 2 views, batch 1, NYUD heads, ${cvmSize} CvM; ${height}x${width}, test encoder D=${dim}`,
   );
   let tfjsThreads: number | undefined;
-  for (const backend of backends) {
-    try {
-      await selectBackend([backend as BackendName]);
-    } catch (err) {
-      log(`${backend}: skipped (${(err as Error).message})`);
-      continue;
-    }
+  for await (const backend of activeBackends<BackendName>(backends, (b) => selectBackend([b]), log)) {
     if (backend === 'wasm') tfjsThreads = await wasmThreadsCount();
     rows.push(
       await timeStep(

@@ -1,5 +1,5 @@
 import { CrossViewModule, type CrossViewModuleConfig, type CvmCameras, type CvmMode } from '@cvm/cvm-module';
-import { Module, ModuleDict } from '@cvm/nn';
+import { Module, ModuleDict, passThrough, type Segment } from '@cvm/nn';
 import * as tf from '@tensorflow/tfjs-core';
 import { DecodeHead, type FusionResolution } from './decode-head.js';
 import type { MultiScaleEncoder } from './encoder.js';
@@ -55,6 +55,8 @@ export interface MultiTaskIntermediates {
   costVolume: tf.Tensor4D | null;
 }
 
+const ABLATIONS: readonly CvmAblation[] = ['off', 'noCostVolume', 'noCrossViewFeatures'];
+
 /**
  * The 3D-aware multi-task model: an MTL encoder on the reference view, an optional Cross-view Module
  * on all views, and one SAK decode head per task with the CvM output fused in.
@@ -69,8 +71,6 @@ export interface MultiTaskIntermediates {
  * const out = model.forward([ref, nbr], { intrinsics: [K, K], cameraToWorld: [c2wRef, c2wNbr] });
  * out.semseg; // [B,H,W,40] logits
  */
-const ABLATIONS: readonly CvmAblation[] = ['off', 'noCostVolume', 'noCrossViewFeatures'];
-
 export class MultiTaskModel extends Module {
   readonly tasks: readonly TaskDefinition[];
   readonly variant: CvmVariant;
@@ -129,9 +129,17 @@ export class MultiTaskModel extends Module {
     cameras?: CvmCameras | null,
     options: MultiTaskForwardOptions = {},
   ): TaskOutputs {
-    const { outputs, costVolume } = this.forwardWithIntermediates(images, cameras, options);
-    costVolume?.dispose();
-    return outputs;
+    const [height, width] = this.checkImages(images);
+    if (options.cvmAblation) {
+      const { outputs, costVolume } = this.forwardWithIntermediates(images, cameras, options);
+      costVolume?.dispose();
+      return outputs;
+    }
+    return tf.tidy(() => {
+      const maps = this.encoderMaps(images[0] as tf.Tensor4D);
+      const cvmRef = this.cvm ? this.cvm.forward(images, cameras)[0] : null;
+      return this.decode(maps, [height, width], cvmRef);
+    });
   }
 
   /**
@@ -143,6 +151,93 @@ export class MultiTaskModel extends Module {
     cameras?: CvmCameras | null,
     options: MultiTaskForwardOptions = {},
   ): MultiTaskIntermediates {
+    const [height, width] = this.checkImages(images);
+    const ablation = options.cvmAblation ?? null;
+    if (ablation !== null) {
+      if (!ABLATIONS.includes(ablation))
+        throw new Error(
+          `MultiTaskModel: options.cvmAblation must be one of ${ABLATIONS.join(', ')}, got '${String(ablation)}'`,
+        );
+      if (!this.cvm) throw new Error('MultiTaskModel: options.cvmAblation needs a model with a CvM');
+    }
+    const batch = images[0].shape[0];
+    const result = tf.tidy(() => {
+      const maps = this.encoderMaps(images[0] as tf.Tensor4D);
+      let costVolume: tf.Tensor4D | null = null;
+      let outputs: TaskOutputs;
+      if (this.cvm && ablation === 'off') {
+        outputs = {};
+        for (const t of this.tasks) {
+          const head = this.head(t.name);
+          const value = head.neutralCvmValue();
+          const neutral = tf.broadcastTo(value, [
+            batch,
+            Math.ceil(height / 2),
+            Math.ceil(width / 2),
+            value.shape[0],
+          ]);
+          outputs[t.name] = head.forward(maps[t.name], [height, width], neutral);
+        }
+      } else {
+        let cvmRef: tf.Tensor4D | null = null;
+        if (this.cvm) {
+          const ablate =
+            ablation === 'noCostVolume'
+              ? 'costVolume'
+              : ablation === 'noCrossViewFeatures'
+                ? 'crossViewFeatures'
+                : null;
+          const all = this.cvm.forwardWithIntermediates(images, cameras, { ablate });
+          cvmRef = all.outputs[0];
+          costVolume = all.costVolumes[0] ?? null;
+        }
+        outputs = this.decode(maps, [height, width], cvmRef);
+      }
+      return { outputs: outputs as tf.NamedTensorMap, costVolume: costVolume ? [costVolume] : [] };
+    });
+    return { outputs: result.outputs as TaskOutputs, costVolume: result.costVolume[0] ?? null };
+  }
+
+  /**
+   * `forward` cut into segments for activation checkpointing (`checkpointedGradients` of `@cvm/nn`):
+   * the encoder (one segment), the CvM's own segments (`CrossViewModule.forwardSegments`; the encoder
+   * maps are passed through them), then the heads. Running `segments` in order on `inputs` gives
+   * `forward`'s outputs as an array in `tasks` order, computed by the same code.
+   * @returns `inputs` (the images), the segments, and the task of each final output
+   * @example
+   * const { inputs, segments, tasks } = model.forwardSegments([ref, nbr], cams);
+   * const loss: Segment = (outs) => [tf.addN(outs.map((o) => tf.mean(tf.square(o))))];
+   * const { value, grads } = checkpointedGradients([...segments, loss], inputs, model.parameters());
+   */
+  forwardSegments(
+    images: readonly tf.Tensor[],
+    cameras?: CvmCameras | null,
+  ): { inputs: tf.Tensor[]; segments: Segment[]; tasks: TaskName[] } {
+    const size = this.checkImages(images);
+    const names = this.tasks.map((t) => t.name);
+    const cvm = this.cvm ? this.cvm.forwardSegments(images, cameras) : null;
+    // State after the encoder: every task's 4 maps (task-major), then the images for the CvM.
+    const mapCount = 4 * names.length;
+    const encoder: Segment = (ims) => {
+      const maps = this.encoderMaps(ims[0] as tf.Tensor4D);
+      return [...names.flatMap((n) => maps[n]), ...(cvm ? ims : [])];
+    };
+    const heads: Segment = (state) => {
+      const maps = Object.fromEntries(
+        names.map((n, i) => [n, state.slice(4 * i, 4 * i + 4) as tf.Tensor4D[]]),
+      );
+      const out = this.decode(maps, size, cvm ? (state[mapCount] as tf.Tensor4D) : null);
+      return names.map((n) => out[n] as tf.Tensor);
+    };
+    return {
+      inputs: [...images],
+      segments: [encoder, ...(cvm ? cvm.segments.map((s) => passThrough(mapCount, s)) : []), heads],
+      tasks: names,
+    };
+  }
+
+  /** Checks the views; returns the reference view's `[H, W]`. */
+  private checkImages(images: readonly tf.Tensor[]): [number, number] {
     if (!Array.isArray(images) || images.length === 0) {
       throw new Error(
         'MultiTaskModel: images must be a non-empty array of [B,H,W,3] views (view 0 = reference)',
@@ -154,43 +249,18 @@ export class MultiTaskModel extends Module {
         `MultiTaskModel: images[0] must be [B,H,W,3], got ${ref instanceof tf.Tensor ? `[${ref.shape}]` : typeof ref}`,
       );
     }
-    const ablation = options.cvmAblation ?? null;
-    if (ablation !== null) {
-      if (!ABLATIONS.includes(ablation))
-        throw new Error(
-          `MultiTaskModel: options.cvmAblation must be one of ${ABLATIONS.join(', ')}, got '${String(ablation)}'`,
-        );
-      if (!this.cvm) throw new Error('MultiTaskModel: options.cvmAblation needs a model with a CvM');
-    }
-    const [batch, height, width] = ref.shape;
-    const result = tf.tidy(() => {
-      const maps = this.encoderMaps(ref as tf.Tensor4D);
-      let cvmRef: tf.Tensor4D | null = null;
-      let costVolume: tf.Tensor4D | null = null;
-      if (this.cvm && ablation !== 'off') {
-        const ablate =
-          ablation === 'noCostVolume'
-            ? 'costVolume'
-            : ablation === 'noCrossViewFeatures'
-              ? 'crossViewFeatures'
-              : null;
-        const all = this.cvm.forwardWithIntermediates(images, cameras, { ablate });
-        cvmRef = all.outputs[0];
-        costVolume = all.costVolumes[0] ?? null;
-      }
-      const out: TaskOutputs = {};
-      for (const t of this.tasks) {
-        const head = this.head(t.name);
-        let cvmIn = cvmRef;
-        if (this.cvm && ablation === 'off') {
-          const value = head.neutralCvmValue();
-          cvmIn = tf.broadcastTo(value, [batch, Math.ceil(height / 2), Math.ceil(width / 2), value.shape[0]]);
-        }
-        out[t.name] = head.forward(maps[t.name], [height, width], cvmIn);
-      }
-      return { outputs: out as tf.NamedTensorMap, costVolume: costVolume ? [costVolume] : [] };
-    });
-    return { outputs: result.outputs as TaskOutputs, costVolume: result.costVolume[0] ?? null };
+    return [ref.shape[1], ref.shape[2]];
+  }
+
+  /** Every task's head on its encoder maps, with the reference view's CvM output fused in. */
+  private decode(
+    maps: Record<string, tf.Tensor4D[]>,
+    size: [number, number],
+    cvmRef: tf.Tensor4D | null,
+  ): TaskOutputs {
+    const out: TaskOutputs = {};
+    for (const t of this.tasks) out[t.name] = this.head(t.name).forward(maps[t.name], size, cvmRef);
+    return out;
   }
 
   /** Each task's four encoder maps: the encoder's per-task features when it has them (SAK), else shared. */

@@ -1,5 +1,12 @@
 import type { CvmCameras } from '@cvm/cvm-module';
-import { AdamW, type AdamWOptions, clipGradNorm, polynomialLR } from '@cvm/nn';
+import {
+  AdamW,
+  type AdamWOptions,
+  checkpointedGradients,
+  clipGradNorm,
+  polynomialLR,
+  type Segment,
+} from '@cvm/nn';
 import * as tf from '@tensorflow/tfjs-core';
 import { multiTaskLoss } from './multi-task-loss.js';
 import type { MultiTaskModel } from './multi-task-model.js';
@@ -15,6 +22,13 @@ export interface TrainerOptions extends Omit<AdamWOptions, 'lr'> {
   power?: number;
   /** Global gradient-norm clip. Default 10. */
   maxGradNorm?: number;
+  /**
+   * Activation checkpointing: keep only the tensors between the model's segments (encoder, CvM encoder
+   * stages and transformer blocks, heads; `MultiTaskModel.forwardSegments`) and recompute each segment
+   * in the backward pass (`checkpointedGradients` of `@cvm/nn`). Same gradients, far less memory, about
+   * one more forward pass of time. Default false.
+   */
+  checkpointActivations?: boolean;
 }
 
 /** One step's inputs: views, cameras and the reference view's labels (see `MultiTaskModel.forward`). */
@@ -51,6 +65,7 @@ export class Trainer {
   readonly totalIterations: number;
   readonly power: number;
   readonly maxGradNorm: number;
+  readonly checkpointActivations: boolean;
   /** Updates done so far (the schedule's `i`). */
   iteration = 0;
 
@@ -62,6 +77,7 @@ export class Trainer {
       power = 0.9,
       maxGradNorm = 10,
       weightDecay = 1e-6,
+      checkpointActivations = false,
       ...adam
     }: TrainerOptions = {},
   ) {
@@ -75,6 +91,7 @@ export class Trainer {
     this.totalIterations = totalIterations;
     this.power = power;
     this.maxGradNorm = maxGradNorm;
+    this.checkpointActivations = checkpointActivations;
   }
 
   /** One update; resolves once the losses are read back. */
@@ -87,13 +104,9 @@ export class Trainer {
       .namedParameters()
       .filter(([, v]) => v.trainable)
       .map(([, v]) => v);
-    let parts: Partial<Record<TaskName, tf.Scalar>> = {};
-    const { value, grads } = tf.variableGrads(() => {
-      const outputs = model.forward(batch.images, batch.cameras);
-      const loss = multiTaskLoss(model.tasks, outputs, batch.labels);
-      parts = Object.fromEntries(Object.entries(loss.weighted).map(([k, v]) => [k, tf.keep(v as tf.Scalar)]));
-      return loss.total;
-    }, vars);
+    const { value, grads, parts } = this.checkpointActivations
+      ? checkpointedLossGradients(model, batch, vars)
+      : lossGradients(model, batch, vars);
     const clipped = clipGradNorm(this.optimizer.gradsByName(grads), this.maxGradNorm);
     this.optimizer.step(clipped.grads);
     this.iteration += 1;
@@ -117,4 +130,46 @@ export class Trainer {
   dispose(): void {
     this.optimizer.dispose();
   }
+}
+
+/** The loss, its per-task parts and the gradients of `vars` (by variable name) of one batch. */
+interface LossGradients {
+  value: tf.Scalar;
+  grads: tf.NamedTensorMap;
+  parts: Partial<Record<TaskName, tf.Scalar>>;
+}
+
+function lossGradients(model: MultiTaskModel, batch: TrainBatch, vars: tf.Variable[]): LossGradients {
+  let parts: Partial<Record<TaskName, tf.Scalar>> = {};
+  const { value, grads } = tf.variableGrads(() => {
+    const outputs = model.forward(batch.images, batch.cameras);
+    const loss = multiTaskLoss(model.tasks, outputs, batch.labels);
+    parts = Object.fromEntries(Object.entries(loss.weighted).map(([k, v]) => [k, tf.keep(v as tf.Scalar)]));
+    return loss.total;
+  }, vars);
+  return { value, grads, parts };
+}
+
+/** `lossGradients` with activation checkpointing over the model's segments. */
+function checkpointedLossGradients(
+  model: MultiTaskModel,
+  batch: TrainBatch,
+  vars: tf.Variable[],
+): LossGradients {
+  const { inputs, segments, tasks } = model.forwardSegments(batch.images, batch.cameras);
+  let names: TaskName[] = [];
+  const loss: Segment = (outs) => {
+    const outputs = Object.fromEntries(tasks.map((t, i) => [t, outs[i]]));
+    const { total, weighted } = multiTaskLoss(model.tasks, outputs, batch.labels);
+    names = Object.keys(weighted) as TaskName[];
+    return [total, ...names.map((n) => weighted[n] as tf.Scalar)];
+  };
+  const r = checkpointedGradients([...segments, loss], inputs, vars);
+  const grads: tf.NamedTensorMap = {};
+  vars.forEach((v, i) => {
+    const g = r.grads[i];
+    if (g) grads[v.name] = g;
+  });
+  const parts = Object.fromEntries(names.map((n, i) => [n, r.aux[i] as tf.Scalar]));
+  return { value: r.value, grads, parts };
 }

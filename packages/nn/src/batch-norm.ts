@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
+import { isRecomputing } from './checkpoint.js';
 import { Module } from './module.js';
 
 /** Options of `BatchNorm2d`, with PyTorch's meaning and defaults. */
@@ -73,7 +74,14 @@ export class BatchNorm2d extends Module {
       let variance: tf.Tensor;
       if (useBatch) {
         ({ mean, variance } = tf.moments(x, [0, 1, 2]));
-        if (this.training && this.runningMean && this.runningVar && this.numBatchesTracked) {
+        // Once per step: not again when activation checkpointing recomputes this layer.
+        if (
+          this.training &&
+          this.runningMean &&
+          this.runningVar &&
+          this.numBatchesTracked &&
+          !isRecomputing()
+        ) {
           this.updateRunningStats(mean, variance, n);
         }
       } else {

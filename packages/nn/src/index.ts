@@ -1,4 +1,6 @@
 export { GELU, gelu, SiLU, silu } from './activation.js';
+export type { CheckpointedGradients, Segment } from './checkpoint.js';
+export { checkpointedGradients, isRecomputing, passThrough } from './checkpoint.js';
 export type { BatchNorm2dOptions } from './batch-norm.js';
 export { BatchNorm2d } from './batch-norm.js';
 export { MultiHeadAttention, multiHeadAttention, scaledDotProductAttention } from './attention.js';

@@ -90,3 +90,27 @@ export function handheldTwoViewRig(height: number, width: number): CameraRig {
     ],
   };
 }
+
+/**
+ * The benches' backend loop: activates each of `names` in turn with `activate` (e.g. `(name) =>
+ * selectBackend([name])` from @cvm/backend, passed in so that this module needs no backend) and yields
+ * the name once it is active; a backend that cannot be activated is logged as skipped, with the
+ * reason, and passed over.
+ * @example
+ * for await (const backend of activeBackends(['wasm', 'cpu'], (b) => selectBackend([b]), log)) { … }
+ */
+export async function* activeBackends<Name extends string>(
+  names: readonly string[],
+  activate: (name: Name) => Promise<unknown>,
+  log: (message: string) => void,
+): AsyncGenerator<Name> {
+  for (const name of names as readonly Name[]) {
+    try {
+      await activate(name);
+    } catch (err) {
+      log(`${name}: skipped (${(err as Error).message})`);
+      continue;
+    }
+    yield name;
+  }
+}

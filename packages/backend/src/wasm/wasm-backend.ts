@@ -12,6 +12,11 @@ export interface WasmBackendOptions {
    * Node, and in browsers only on cross-origin isolated pages (COOP/COEP headers).
    */
   threads?: number;
+  /**
+   * Browser only: the URL prefix (ending in '/') the `.wasm` binaries are served from, as tfjs's
+   * `setWasmPaths`. Default: beside the script, as tfjs does.
+   */
+  wasmPaths?: string;
 }
 
 const isNode = typeof (globalThis as { process?: NodeJS.Process }).process?.versions?.node === 'string';
@@ -32,8 +37,9 @@ function defaultThreads(): number {
 }
 
 /**
- * Registers tfjs's wasm backend (its package must be installed) with the training kernels, and in
- * Node a factory that runs the threaded-SIMD build. Call before `tf.setBackend('wasm')`; the thread
+ * Registers tfjs's wasm backend (its package must be installed) with the training kernels and a
+ * factory that runs the threaded-SIMD build with the requested thread count: in Node always, in a
+ * browser when the page is cross-origin isolated (else tfjs's single-threaded SIMD build). Call before `tf.setBackend('wasm')`; the thread
  * count is fixed when the backend initialises (`tf.removeBackend('wasm')` and call again to change it).
  */
 export async function registerWasmBackend(options: WasmBackendOptions = {}): Promise<void> {
@@ -45,28 +51,40 @@ export async function registerWasmBackend(options: WasmBackendOptions = {}): Pro
   }
   if (tf.engine().registry.wasm) return; // Already initialised: its thread count stays.
   wasm.setThreadsCount(threads);
-  if (!isNode) {
-    // The package's own factory: threaded build when the page may share memory, else SIMD only.
-    if (!tf.findBackendFactory('wasm')) {
-      throw new Error(
-        'registerWasmBackend: the wasm backend was removed; reload the page to register it again',
-      );
-    }
-    return;
-  }
-  const { loadThreadedWasmModule, releasePoolWorkers } = await nodeThreads();
-  if (tf.findBackendFactory('wasm')) tf.removeBackend('wasm');
-  tf.registerBackend(
-    'wasm',
-    async () => {
+  if (isNode) {
+    const { loadThreadedWasmModule, releasePoolWorkers } = await nodeThreads();
+    registerFactory(async () => {
       wasm.setThreadsCount(threads);
       const module = await loadThreadedWasmModule();
       const backend = new wasm.BackendWasm(module as never); // starts XNNPACK's pthread pool
       releasePoolWorkers(module);
       return backend;
-    },
-    2,
-  );
+    });
+    return;
+  }
+  if (options.wasmPaths !== undefined) wasm.setWasmPaths(options.wasmPaths);
+  stockBrowserFactory ??= tf.engine().registryFactory.wasm?.factory;
+  const stock = stockBrowserFactory;
+  if (!stock) throw new Error("registerWasmBackend: tfjs-backend-wasm's factory is not registered");
+  registerFactory(async () => {
+    wasm.setThreadsCount(threads);
+    const env = tf.env();
+    const threaded =
+      threads > 1 &&
+      (await env.getAsync('WASM_HAS_MULTITHREAD_SUPPORT')) &&
+      (await env.getAsync('WASM_HAS_SIMD_SUPPORT'));
+    if (!threaded) return stock(); // SIMD (or plain) build, one thread
+    const { createThreadedBrowserBackend } = await import('./browser-threads.js');
+    return createThreadedBrowserBackend(options.wasmPaths);
+  });
+}
+
+/** tfjs-backend-wasm's own factory in the browser, kept for pages that cannot run threads. */
+let stockBrowserFactory: (() => tf.KernelBackend | Promise<tf.KernelBackend>) | undefined;
+
+function registerFactory(factory: () => Promise<tf.KernelBackend>): void {
+  if (tf.findBackendFactory('wasm')) tf.removeBackend('wasm');
+  tf.registerBackend('wasm', factory, 2);
 }
 
 /** Threads the active wasm backend runs XNNPACK with (1 on the single-threaded builds). */

@@ -3,6 +3,7 @@ import { batchMatMulConfig } from './batch-mat-mul.js';
 import { conv2DBackpropFilterConfig } from './conv2d-backprop-filter.js';
 import { conv2DBackpropInputConfig } from './conv2d-backprop-input.js';
 import { sliceConfigs } from './slice.js';
+import { tileIdentityConfigs } from './tile-identity.js';
 
 let registered = false;
 
@@ -15,6 +16,7 @@ export function registerWasmTrainingKernels(): void {
     conv2DBackpropFilterConfig,
     conv2DBackpropInputConfig,
     ...sliceConfigs(),
+    ...tileIdentityConfigs(),
   ]) {
     if (tf.getKernel(config.kernelName, 'wasm')) tf.unregisterKernel(config.kernelName, 'wasm');
     tf.registerKernel(config);
