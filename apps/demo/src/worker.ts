@@ -8,22 +8,13 @@ import { type BackendName, selectBackend } from '@cvm/backend';
 import { type MultiViewSample, resizeSample, type SampleView, SyntheticWorld } from '@cvm/datasets';
 import type { MultiTaskModel } from '@cvm/mtl-heads';
 import '@tensorflow/tfjs-backend-cpu';
-import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
+import '@tensorflow/tfjs-backend-wasm';
 import '@tensorflow/tfjs-backend-webgl';
 import '@tensorflow/tfjs-backend-webgpu';
 import * as tf from '@tensorflow/tfjs-core';
-import wasmPlain from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm?url';
-import wasmSimd from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-simd.wasm?url';
-import wasmThreaded from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-threaded-simd.wasm?url';
 import { type FrameOptions, runFrame } from './frame.js';
 import { type CheckpointConfig, loadModel } from './model.js';
 import type { ModelInfo, Reply, Request, UserView } from './protocol.js';
-
-setWasmPaths({
-  'tfjs-backend-wasm.wasm': wasmPlain,
-  'tfjs-backend-wasm-simd.wasm': wasmSimd,
-  'tfjs-backend-wasm-threaded-simd.wasm': wasmThreaded,
-});
 
 const scope = self as unknown as DedicatedWorkerGlobalScope;
 const MODEL_URL = new URL(`${import.meta.env.BASE_URL}model/`, scope.location.href);
@@ -46,7 +37,11 @@ async function init(backend: BackendName | 'auto'): Promise<void> {
   const start = performance.now();
   const order: BackendName[] = backend === 'auto' ? ['webgpu', 'wasm', 'webgl', 'cpu'] : [backend];
   // A page asks for WebGPU whatever the adapter; on a software adapter it is the one tested here.
-  const choice = await selectBackend(order, { softwareWebGPU: true });
+  const choice = await selectBackend(order, {
+    softwareWebGPU: true,
+    // The binaries under wasm/ (vite.config.ts), for the threaded build and the stock ones alike.
+    wasmPaths: new URL(`${import.meta.env.BASE_URL}wasm/`, scope.location.href).href,
+  });
   config = JSON.parse(new TextDecoder().decode(await fetchBytes(new URL('config.json', MODEL_URL))));
   if (!config) throw new Error('config.json is empty');
   model = loadModel(config, await fetchBytes(new URL('model.safetensors', MODEL_URL)));
