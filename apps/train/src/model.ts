@@ -1,34 +1,13 @@
-import type { CrossViewModuleConfig } from '@cvm/cvm-module';
+import { CVM_SIZE_PRESETS, type CrossViewModuleConfig } from '@cvm/cvm-module';
 import { createEncoder, loadCheckpoint } from '@cvm/encoders';
 import type { TaskName } from '@cvm/metrics';
 import { type CvmVariant, datasetTasks, MultiTaskModel, type TaskDefinition } from '@cvm/mtl-heads';
 import { manualSeed } from '@cvm/nn';
-import type { CvmModeName, CvmSize, TrainConfig } from './config.js';
-
-/** CvM sizes: the paper's defaults, and two that train on a CPU in minutes. */
-const CVM_CONFIGS: Record<CvmSize, Omit<CrossViewModuleConfig, 'mode'>> = {
-  paper: {},
-  small: {
-    encoderDims: [24, 32, 48],
-    featureChannels: 48,
-    numLayers: 2,
-    adapterHidden: 96,
-    depthRange: { near: 0.5, far: 10, count: 32 },
-    upsamplerHidden: 64,
-  },
-  tiny: {
-    encoderDims: [8, 8, 16],
-    featureChannels: 16,
-    numLayers: 1,
-    adapterHidden: 16,
-    depthRange: { near: 0.5, far: 10, count: 8 },
-    upsamplerHidden: 16,
-  },
-};
+import type { CvmModeName, TrainConfig } from './config.js';
 
 /** The CvM configuration of a run (its size, with `depthCandidates` applied). */
 export function cvmConfig(config: TrainConfig): Omit<CrossViewModuleConfig, 'mode'> {
-  const base = CVM_CONFIGS[config.cvmSize];
+  const base = CVM_SIZE_PRESETS[config.cvmSize];
   if (config.depthCandidates === null) return base;
   const range = typeof base.depthRange === 'object' ? base.depthRange : { near: 0.5, far: 10 };
   return { ...base, depthRange: { near: range.near, far: range.far, count: config.depthCandidates } };

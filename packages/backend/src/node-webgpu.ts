@@ -84,11 +84,13 @@ async function probe(nav: NavigatorWithGpu): Promise<NodeWebGPUResult> {
   try {
     const adapter = await nav.gpu!.requestAdapter();
     if (!adapter) {
+      const inNode = typeof (globalThis as { process?: NodeJS.Process }).process?.versions?.node === 'string';
       return {
         available: false,
-        reason:
-          'navigator.gpu.requestAdapter() returned null (no Vulkan driver: install Debian packages ' +
-          `libvulkan1 and chromium, or set VK_ICD_FILENAMES; looked for ${SWIFTSHADER_ICD})`,
+        reason: inNode
+          ? 'navigator.gpu.requestAdapter() returned null (no Vulkan driver: install Debian packages ' +
+            `libvulkan1 and chromium, or set VK_ICD_FILENAMES; looked for ${SWIFTSHADER_ICD})`
+          : 'navigator.gpu.requestAdapter() returned null (WebGPU disabled or no usable GPU in this browser)',
       };
     }
     // GPUAdapterInfo's fields are prototype getters: copy them by name.

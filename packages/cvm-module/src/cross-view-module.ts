@@ -86,6 +86,16 @@ export interface CrossViewModuleConfig {
   checkInputRange?: boolean;
 }
 
+/**
+ * An inference-time ablation of a trained module (`forward`'s / `forwardWithIntermediates`'
+ * `options.ablate`): the named part of the upsampler's input is replaced by zeros, its neutral value (no
+ * feature, no matching evidence), so one checkpoint shows what each part contributes. `'costVolume'`:
+ * the cost volume channels; `'crossViewFeatures'`: the cross-view feature channels. Unlike the `mode`s
+ * `noCostVolume` / `noCrossViewFeatures` (architectures trained without the part), the weights see
+ * an input they were not trained on.
+ */
+export type CvmPartAblation = 'costVolume' | 'crossViewFeatures';
+
 /** Everything `forwardWithIntermediates` returns; one tensor per input view, owned by the caller. */
 export interface CvmIntermediates {
   /** `[B, ceil(H/2), ceil(W/2), outChannels]`: the module's outputs. */
@@ -241,10 +251,15 @@ export class CrossViewModule extends Module {
    * @param cameras intrinsics (input-image pixels) and camera-to-world poses, one per view; required
    *   with 2+ views when the mode builds a cost volume, ignored for a single view. Read on the CPU: on
    *   WebGPU pass arrays, not GPU tensors
+   * @param options.ablate an inference-time ablation (`CvmPartAblation`)
    * @returns one `[B, ceil(H/2), ceil(W/2), outChannels]` map per view, channels `[features, costVolume]`
    */
-  forward(images: readonly tf.Tensor[], cameras?: CvmCameras | null): tf.Tensor4D[] {
-    const all = this.forwardWithIntermediates(images, cameras);
+  forward(
+    images: readonly tf.Tensor[],
+    cameras?: CvmCameras | null,
+    options: { ablate?: CvmPartAblation | null } = {},
+  ): tf.Tensor4D[] {
+    const all = this.forwardWithIntermediates(images, cameras, options);
     tf.dispose([...all.features, ...all.costVolumes]);
     return all.outputs;
   }
@@ -264,12 +279,31 @@ export class CrossViewModule extends Module {
     }
   }
 
-  /** `forward`, also returning the 1/8-resolution cross-view features and cost volumes. */
-  forwardWithIntermediates(images: readonly tf.Tensor[], cameras?: CvmCameras | null): CvmIntermediates {
+  /**
+   * `forward`, also returning the 1/8-resolution cross-view features and cost volumes (as computed,
+   * before any ablation).
+   * @param options.ablate zero one part of the upsampler's input (see `CvmPartAblation`); it must be
+   *   a part this module's mode uses
+   */
+  forwardWithIntermediates(
+    images: readonly tf.Tensor[],
+    cameras?: CvmCameras | null,
+    options: { ablate?: CvmPartAblation | null } = {},
+  ): CvmIntermediates {
+    const ablate = options.ablate ?? null;
+    if (ablate !== null) {
+      if (ablate !== 'costVolume' && ablate !== 'crossViewFeatures')
+        throw new Error(
+          `options.ablate must be 'costVolume' or 'crossViewFeatures', got '${String(ablate)}'`,
+        );
+      const used = ablate === 'costVolume' ? this.usesCostVolume : this.usesFeatures;
+      if (!used)
+        throw new Error(`options.ablate: a module in mode '${this.mode}' has no ${ablate} to ablate`);
+    }
     const plan = this.plan(images, cameras);
     return tf.tidy(() => {
       const x = plan.steps.reduce((y: tf.Tensor, step) => step(y), this.encoderInput(images, plan));
-      const { stacked, features, costVolumes } = this.joinViews(x, plan);
+      const { stacked, features, costVolumes } = this.joinViews(x, plan, ablate);
       return { outputs: this.upsample(stacked, plan), features, costVolumes };
     });
   }
@@ -381,6 +415,7 @@ export class CrossViewModule extends Module {
   private joinViews(
     x: tf.Tensor,
     { views, single, cams }: ForwardPlan,
+    ablate: CvmPartAblation | null = null,
   ): { stacked: tf.Tensor4D; features: tf.Tensor4D[]; costVolumes: tf.Tensor4D[] } {
     return tf.tidy(() => {
       let features = (views === 1 ? [x] : tf.split(x, views, 0)) as tf.Tensor4D[];
@@ -394,8 +429,9 @@ export class CrossViewModule extends Module {
         : [];
       const parts = features.map((f, v) => {
         const chans: tf.Tensor[] = [];
-        if (this.usesFeatures) chans.push(f);
-        if (this.usesCostVolume) chans.push(costVolumes[v]);
+        if (this.usesFeatures) chans.push(ablate === 'crossViewFeatures' ? tf.zerosLike(f) : f);
+        if (this.usesCostVolume)
+          chans.push(ablate === 'costVolume' ? tf.zerosLike(costVolumes[v]) : costVolumes[v]);
         return chans.length === 1 ? chans[0] : tf.concat(chans, 3);
       });
       const stacked = (views === 1 ? parts[0] : tf.concat(parts, 0)) as tf.Tensor4D;

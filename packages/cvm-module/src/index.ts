@@ -3,8 +3,15 @@ export { splitMultiViewBatch } from './batch.js';
 export type { CvmCameras } from './cameras.js';
 export type { CvmMacs } from './cost.js';
 export { estimateMacs } from './cost.js';
-export type { CrossViewModuleConfig, CvmIntermediates, CvmMode } from './cross-view-module.js';
+export type {
+  CrossViewModuleConfig,
+  CvmIntermediates,
+  CvmMode,
+  CvmPartAblation,
+} from './cross-view-module.js';
 export { CrossViewModule, FEATURE_STRIDE } from './cross-view-module.js';
+export type { CvmSizeName } from './size-presets.js';
+export { CVM_SIZE_PRESETS } from './size-presets.js';
 export type {
   AttentionContext,
   BlockContext,

@@ -344,3 +344,53 @@ describe('estimateMacs', () => {
     mod.dispose();
   });
 });
+
+describe('inference-time ablations (options.ablate)', () => {
+  it("'costVolume': the outputs no longer depend on the cameras; 'crossViewFeatures': the upsampler sees zeros for the features", async () => {
+    manualSeed(5);
+    const m = new CrossViewModule(TINY_CONFIG);
+    const ims = images(2);
+    const cams = cameras(2);
+    const moved = { ...cams, cameraToWorld: [POSES[0], POSES[2]] };
+    const full = m.forwardWithIntermediates(ims, cams);
+    const fullMoved = m.forward(ims, moved);
+    // The cost volume is the only camera-dependent part, so the full module changes with the poses...
+    expect(await maxAbsDiff(full.outputs[0], fullMoved[0])).toBeGreaterThan(1e-4);
+    const noCv = m.forwardWithIntermediates(ims, cams, { ablate: 'costVolume' });
+    const noCvMoved = m.forward(ims, moved, { ablate: 'costVolume' });
+    // ...and without it, not at all; the returned cost volumes are the computed ones.
+    expect(await maxAbsDiff(noCv.outputs[0], noCvMoved[0])).toBe(0);
+    expect(await maxAbsDiff(noCv.costVolumes[0], full.costVolumes[0])).toBe(0);
+    expect(await maxAbsDiff(noCv.outputs[0], full.outputs[0])).toBeGreaterThan(1e-4);
+    // Zero features: the upsampler applied to [0, costVolume] by hand.
+    const noCf = m.forward(ims, cams, { ablate: 'crossViewFeatures' });
+    const byHand = m.upsampler.forward(
+      tf.concat([
+        tf.concat([tf.zerosLike(full.features[0]), full.costVolumes[0]], 3),
+        tf.concat([tf.zerosLike(full.features[1]), full.costVolumes[1]], 3),
+      ]) as tf.Tensor4D,
+    );
+    expect(await maxAbsDiff(noCf[0], tf.slice(byHand, [0, 0, 0, 0], [1, -1, -1, -1]))).toBeLessThan(1e-5);
+    expect(() => m.forward(ims, cams, { ablate: 'depth' as never })).toThrow(
+      /ablate must be 'costVolume' or 'crossViewFeatures'/,
+    );
+    const noCvModule = new CrossViewModule({ ...TINY_CONFIG, mode: 'noCostVolume' });
+    expect(() => noCvModule.forward(ims, cams, { ablate: 'costVolume' })).toThrow(
+      /mode 'noCostVolume' has no costVolume/,
+    );
+    await expectNoLeaks(async () => tf.dispose(m.forward(ims, cams, { ablate: 'costVolume' })));
+    tf.dispose([
+      ...ims,
+      ...full.outputs,
+      ...full.features,
+      ...full.costVolumes,
+      ...fullMoved,
+      ...noCvMoved,
+      ...noCf,
+      byHand,
+    ]);
+    tf.dispose([...noCv.outputs, ...noCv.features, ...noCv.costVolumes]);
+    m.dispose();
+    noCvModule.dispose();
+  });
+});

@@ -6,27 +6,13 @@ import { encodeJpeg } from './formats/jpeg.js';
 import { type MatArray, matChar, matNumeric, matStruct, writeMat } from './formats/mat.js';
 import { encodeNormals } from './formats/nyud-mt.js';
 import { PASCAL_MT_LAYOUT, PASCAL_PERSON_CATEGORY, encodeSaliency } from './formats/pascal-mt.js';
-import { encodePng, type Palette } from './formats/png.js';
+import { vocPalette } from './colormaps.js';
+import { encodePng } from './formats/png.js';
 import { encodeRgb } from './formats/rgb.js';
 import type { MultiViewSample } from './schema.js';
 import { type SampleRequest, renderSamples } from './synthetic/parallel.js';
 import { SPLITS, SyntheticWorld } from './synthetic/world.js';
 import type { ExportSyntheticOptions } from './export.js';
-
-/**
- * The PASCAL VOC colour map (the palette of VOC / PASCAL-MT label PNGs): index i's RGB takes bits
- * 0, 1, 2 of i into the top bits of R, G, B, then bits 3, 4, 5 into the next ones, and so on.
- *
- * @example vocPalette()[15] // [192, 128, 128] (person)
- */
-export function vocPalette(): Palette {
-  return Array.from({ length: 256 }, (_, index) => {
-    const rgb: [number, number, number] = [0, 0, 0];
-    for (let shift = 7, i = index; i > 0; shift--, i >>= 3)
-      for (let c = 0; c < 3; c++) rgb[c] |= ((i >> c) & 1) << shift;
-    return rgb;
-  });
-}
 
 /**
  * PASCAL-Context (459-class, `context_classes.json`) ids of the classes the synthetic world exports

@@ -34,6 +34,8 @@ export {
 export type { PhotometricParams, PipelineOptions } from './pipeline/transforms.js';
 export { collate } from './pipeline/batch.js';
 export type { Batch } from './pipeline/batch.js';
+export { decodePng, encodePng } from './formats/png.js';
+export type { DecodedImage, Palette } from './formats/png.js';
 // COLMAP text and binary models (pure: no file access; `readColmapModel` in ./node reads a folder).
 export {
   colmapCameraIntrinsics,
@@ -58,3 +60,5 @@ export type {
   ColmapModelName,
   ColmapViewCamera,
 } from './formats/colmap.js';
+export { colorizeTask, depthColor, vocPalette } from './colormaps.js';
+export type { ColorizeOptions } from './colormaps.js';

@@ -11,7 +11,6 @@ export {
   NYUD40_TO_CONTEXT_459_NAME,
   PASCAL_CONTEXT_459_IDS,
   exportSyntheticPascalMt,
-  vocPalette,
   writePascalMtSample,
 } from './export-pascal.js';
 export type { WritePascalMtOptions } from './export-pascal.js';
@@ -50,8 +49,6 @@ export {
 export type { ReadNyudMtOptions } from './formats/nyud-mt.js';
 export { decodeNpy, encodeNpy } from './formats/npy.js';
 export type { NpyArray } from './formats/npy.js';
-export { decodePng, encodePng } from './formats/png.js';
-export type { DecodedImage, Palette } from './formats/png.js';
 export { parseCliArgs, runCli } from './cli.js';
 export type { RenderCommand } from './cli.js';
 export { DataLoader } from './pipeline/loader.js';

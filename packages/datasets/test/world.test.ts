@@ -306,6 +306,39 @@ describe('synthetic world: sizes, intrinsics, classes, options', () => {
   });
 });
 
+describe('SyntheticWorld baselineScale', () => {
+  test("moves the neighbours' centres along their baselines, keeps orientations and the reference view", () => {
+    const world = new SyntheticWorld({
+      seed: 2,
+      height: 24,
+      width: 32,
+      views: 3,
+      trainScenes: 2,
+      valScenes: 1,
+    });
+    const base = world.sample('train', 1);
+    const centre = (m: Float64Array) => [m[3], m[7], m[11]];
+    for (const s of [0, 2]) {
+      const moved = world.sample('train', 1, { baselineScale: s });
+      expect(Array.from(moved.views[0].rgb)).toEqual(Array.from(base.views[0].rgb));
+      const c0 = centre(base.views[0].cameraToWorld);
+      for (const v of [1, 2]) {
+        const want = centre(base.views[v].cameraToWorld).map((x, k) => c0[k] + s * (x - c0[k]));
+        for (const [k, x] of centre(moved.views[v].cameraToWorld).entries())
+          expect(x).toBeCloseTo(want[k], 12);
+        for (const k of [0, 1, 2, 4, 5, 6, 8, 9, 10])
+          expect(moved.views[v].cameraToWorld[k]).toBe(base.views[v].cameraToWorld[k]);
+      }
+    }
+    expect(Array.from(world.sample('train', 1, { baselineScale: 1 }).views[1].rgb)).toEqual(
+      Array.from(base.views[1].rgb),
+    );
+    expect(() => world.sample('train', 1, { baselineScale: -1 })).toThrow(
+      /baselineScale must be a finite number >= 0/,
+    );
+  });
+});
+
 describe('synthetic world: frames as samples (multi-view data for a single-view model)', () => {
   test('frameSample(view k) is view k of the clip alone, with its labels, rendered identically', () => {
     const world = new SyntheticWorld({ seed: 3, views: 3, height: 24, width: 32, labelsForAllViews: true });

@@ -112,6 +112,18 @@ export class DecodeHead extends Module {
   }
 
   /**
+   * The CvM input that carries no information (`[C_cvm]`, a new tensor): the running mean of
+   * `cvm_norm`, which the BatchNorm maps to 0 (then to its bias) in eval mode, the value of a CvM
+   * feature at its average. `MultiTaskModel`'s `cvmAblation: 'off'` feeds it in place of the CvM map.
+   */
+  neutralCvmValue(): tf.Tensor1D {
+    if (this.cvmChannels === 0 || !this.cvmNorm)
+      throw new Error('DecodeHead: a head built with cvmChannels 0 has no CvM input');
+    const mean = this.cvmNorm.runningMean;
+    return mean ? (mean.clone() as tf.Tensor1D) : tf.zeros([this.cvmChannels]);
+  }
+
+  /**
    * @param features four `[B,h,w,D]` encoder maps (any sizes; SAK's are all 1/16)
    * @param imageSize `[H, W]` of the input image: the output size
    * @param cvm `[B,⌈H/2⌉,⌈W/2⌉,C_cvm]` CvM output; required exactly when `cvmChannels > 0`

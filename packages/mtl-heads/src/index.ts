@@ -13,7 +13,14 @@ export {
 } from './losses.js';
 export type { MultiTaskLossResult } from './multi-task-loss.js';
 export { multiTaskLoss } from './multi-task-loss.js';
-export type { CvmVariant, MultiTaskModelConfig, TaskOutputs } from './multi-task-model.js';
+export type {
+  CvmAblation,
+  CvmVariant,
+  MultiTaskForwardOptions,
+  MultiTaskIntermediates,
+  MultiTaskModelConfig,
+  TaskOutputs,
+} from './multi-task-model.js';
 export { MultiTaskModel } from './multi-task-model.js';
 export type { DatasetName, TaskActivation, TaskDefinition, TaskName } from './tasks.js';
 export { datasetTasks, taskDefinition } from './tasks.js';

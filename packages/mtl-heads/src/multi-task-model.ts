@@ -29,6 +29,35 @@ export interface MultiTaskModelConfig {
 export type TaskOutputs = Partial<Record<TaskName, tf.Tensor4D>>;
 
 /**
+ * An inference-time ablation of the CvM of a trained model (`forward`'s `options.cvmAblation`), so one
+ * checkpoint shows what the module contributes:
+ * - `'off'`: the CvM is not run; every head receives, in place of the CvM map, the neutral value of
+ *   its CvM input (`DecodeHead.neutralCvmValue`: the running mean of its `cvm_norm`, which the
+ *   BatchNorm normalises to 0), a map carrying no information;
+ * - `'noCostVolume'` / `'noCrossViewFeatures'`: the CvM runs with its cost volume / its cross-view
+ *   features replaced by zeros at the upsampler's input (`CrossViewModule`'s `CvmPartAblation`).
+ *
+ * These are not the paper's ablations (Tab. A15 retrains each architecture, `config.cvm`): the heads
+ * see inputs they were not trained on. They are what a single shipped checkpoint can show.
+ */
+export type CvmAblation = 'off' | 'noCostVolume' | 'noCrossViewFeatures';
+
+/** Options of `MultiTaskModel.forward` / `forwardWithIntermediates`. */
+export interface MultiTaskForwardOptions {
+  /** Inference-time CvM ablation (needs a model with a CvM); default none. */
+  cvmAblation?: CvmAblation | null;
+}
+
+/** What `forwardWithIntermediates` returns (new tensors, owned by the caller). */
+export interface MultiTaskIntermediates {
+  outputs: TaskOutputs;
+  /** The reference view's `[B,Hp/8,Wp/8,L]` cost volume (matching score per inverse-depth candidate, far → near); null without one. */
+  costVolume: tf.Tensor4D | null;
+}
+
+const ABLATIONS: readonly CvmAblation[] = ['off', 'noCostVolume', 'noCrossViewFeatures'];
+
+/**
  * The 3D-aware multi-task model: an MTL encoder on the reference view, an optional Cross-view Module
  * on all views, and one SAK decode head per task with the CvM output fused in.
  *
@@ -95,13 +124,78 @@ export class MultiTaskModel extends Module {
    *   `CrossViewModule.forward` takes them; needed with 2+ views when the CvM builds a cost volume
    * @returns per task `[B,H,W,channels]` (new tensors, owned by the caller)
    */
-  forward(images: readonly tf.Tensor[], cameras?: CvmCameras | null): TaskOutputs {
+  forward(
+    images: readonly tf.Tensor[],
+    cameras?: CvmCameras | null,
+    options: MultiTaskForwardOptions = {},
+  ): TaskOutputs {
     const [height, width] = this.checkImages(images);
+    if (options.cvmAblation) {
+      const { outputs, costVolume } = this.forwardWithIntermediates(images, cameras, options);
+      costVolume?.dispose();
+      return outputs;
+    }
     return tf.tidy(() => {
       const maps = this.encoderMaps(images[0] as tf.Tensor4D);
       const cvmRef = this.cvm ? this.cvm.forward(images, cameras)[0] : null;
       return this.decode(maps, [height, width], cvmRef);
     });
+  }
+
+  /**
+   * `forward`, also returning the reference view's cost volume (as the CvM computed it, before any
+   * ablation), e.g. to show the matching score along the depth candidates at a pixel.
+   */
+  forwardWithIntermediates(
+    images: readonly tf.Tensor[],
+    cameras?: CvmCameras | null,
+    options: MultiTaskForwardOptions = {},
+  ): MultiTaskIntermediates {
+    const [height, width] = this.checkImages(images);
+    const ablation = options.cvmAblation ?? null;
+    if (ablation !== null) {
+      if (!ABLATIONS.includes(ablation))
+        throw new Error(
+          `MultiTaskModel: options.cvmAblation must be one of ${ABLATIONS.join(', ')}, got '${String(ablation)}'`,
+        );
+      if (!this.cvm) throw new Error('MultiTaskModel: options.cvmAblation needs a model with a CvM');
+    }
+    const batch = images[0].shape[0];
+    const result = tf.tidy(() => {
+      const maps = this.encoderMaps(images[0] as tf.Tensor4D);
+      let costVolume: tf.Tensor4D | null = null;
+      let outputs: TaskOutputs;
+      if (this.cvm && ablation === 'off') {
+        outputs = {};
+        for (const t of this.tasks) {
+          const head = this.head(t.name);
+          const value = head.neutralCvmValue();
+          const neutral = tf.broadcastTo(value, [
+            batch,
+            Math.ceil(height / 2),
+            Math.ceil(width / 2),
+            value.shape[0],
+          ]);
+          outputs[t.name] = head.forward(maps[t.name], [height, width], neutral);
+        }
+      } else {
+        let cvmRef: tf.Tensor4D | null = null;
+        if (this.cvm) {
+          const ablate =
+            ablation === 'noCostVolume'
+              ? 'costVolume'
+              : ablation === 'noCrossViewFeatures'
+                ? 'crossViewFeatures'
+                : null;
+          const all = this.cvm.forwardWithIntermediates(images, cameras, { ablate });
+          cvmRef = all.outputs[0];
+          costVolume = all.costVolumes[0] ?? null;
+        }
+        outputs = this.decode(maps, [height, width], cvmRef);
+      }
+      return { outputs: outputs as tf.NamedTensorMap, costVolume: costVolume ? [costVolume] : [] };
+    });
+    return { outputs: result.outputs as TaskOutputs, costVolume: result.costVolume[0] ?? null };
   }
 
   /**

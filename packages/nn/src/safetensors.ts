@@ -270,6 +270,36 @@ export interface SafetensorsWriteOptions {
   dtype?: SafetensorsFloatDtype;
   /** Stored as `__metadata__` (string values only). */
   metadata?: Record<string, string>;
+  /**
+   * A float tensor with a finite value beyond the range of `dtype` (F16: |x| > 65504, which would
+   * become ±Infinity): `'error'` (default) refuses, naming the tensor; `'keep-f32'` stores that
+   * tensor as F32 (e.g. BatchNorm running variances in an F16 checkpoint); `'infinity'` writes
+   * ±Infinity, as PyTorch's `.half()` does.
+   */
+  overflow?: 'error' | 'keep-f32' | 'infinity';
+}
+
+/** Largest finite value of each float encoding. */
+const FLOAT_MAX: Record<SafetensorsFloatDtype, number> = {
+  F32: (2 - 2 ** -23) * 2 ** 127,
+  F16: 65504,
+  BF16: (2 - 2 ** -7) * 2 ** 127,
+};
+/** Magnitudes that round to Infinity (half an ulp above the largest finite value; ties go to even, Infinity). */
+const OVERFLOW_AT: Record<SafetensorsFloatDtype, number> = {
+  F32: Number.POSITIVE_INFINITY,
+  F16: 65520,
+  BF16: (2 - 2 ** -8) * 2 ** 127,
+};
+
+/** The largest finite |x| of `values` that `dtype` cannot hold (it would become ±Infinity), else null. */
+function overflows(values: Float32Array, dtype: SafetensorsFloatDtype): number | null {
+  let worst: number | null = null;
+  for (const v of values) {
+    const a = Math.abs(v);
+    if (a >= OVERFLOW_AT[dtype] && Number.isFinite(a) && (worst === null || a > worst)) worst = a;
+  }
+  return worst;
 }
 
 /**
@@ -280,9 +310,11 @@ export interface SafetensorsWriteOptions {
  */
 export function encodeSafetensors(
   tensors: Record<string, HostTensor>,
-  { dtype = 'F32', metadata }: SafetensorsWriteOptions = {},
+  { dtype = 'F32', metadata, overflow = 'error' }: SafetensorsWriteOptions = {},
 ): Uint8Array {
   if (!['F32', 'F16', 'BF16'].includes(dtype)) fail(`cannot write float dtype '${dtype}' (F32, F16 or BF16)`);
+  if (!['error', 'keep-f32', 'infinity'].includes(overflow))
+    fail(`overflow must be 'error', 'keep-f32' or 'infinity', got '${String(overflow)}'`);
   const header: Record<string, unknown> = {};
   if (metadata) {
     for (const [k, v] of Object.entries(metadata))
@@ -301,10 +333,18 @@ export function encodeSafetensors(
     let chunk: Uint8Array;
     if (t.values instanceof Float32Array) {
       stored = dtype;
+      const worst = overflow === 'infinity' ? null : overflows(t.values, dtype);
+      if (worst !== null) {
+        if (overflow === 'error')
+          fail(
+            `tensor '${name}': value ${worst} is beyond the ${dtype} range (±${FLOAT_MAX[dtype]}); write it as F32 (overflow: 'keep-f32')`,
+          );
+        stored = 'F32';
+      }
       const encoded =
-        dtype === 'F32'
+        stored === 'F32'
           ? t.values
-          : dtype === 'F16'
+          : stored === 'F16'
             ? float32ToFloat16Bits(t.values)
             : float32ToBfloat16Bits(t.values);
       chunk = new Uint8Array(encoded.buffer, encoded.byteOffset, encoded.byteLength);

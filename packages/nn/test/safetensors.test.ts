@@ -109,7 +109,7 @@ describe('dtype decoding against PyTorch', () => {
 });
 
 describe('round trips', () => {
-  it('tensors → bytes → tensors (F32 exact, F16/BF16 equal to their rounding, int32, bool, metadata)', async () => {
+  it('tensors → bytes → tensors (F32 exact, F16/BF16 equal to their rounding with overflow infinity, int32, bool, metadata)', async () => {
     const values = new Fixture('rounding.safetensors').values('values') as Float32Array;
     const w = tf.tensor(values.slice(0, 24), [2, 3, 4]);
     const idx = tf.tensor([1, -2, 3], [3], 'int32');
@@ -117,7 +117,7 @@ describe('round trips', () => {
     for (const dtype of ['F32', 'F16', 'BF16'] as const) {
       const bytes = await saveSafetensors(
         { w, idx, flag, empty: tf.zeros([0, 3]) },
-        { dtype, metadata: { a: 'b' } },
+        { dtype, metadata: { a: 'b' }, overflow: 'infinity' },
       );
       const { tensors, metadata } = readSafetensors(bytes);
       expect(metadata).toEqual({ a: 'b' });
@@ -144,6 +144,32 @@ describe('round trips', () => {
       tf.dispose(Object.values(loaded));
     }
     tf.dispose([w, idx, flag]);
+  });
+
+  it('F16 of a value beyond ±65504: an error naming the tensor, or F32 for that tensor with keep-f32', () => {
+    const tensors = {
+      small: { shape: [2], values: Float32Array.of(1.5, -65504) },
+      big: { shape: [3], values: Float32Array.of(0.25, 7.7e7, -1) },
+    };
+    expect(() => encodeSafetensors(tensors, { dtype: 'F16' })).toThrow(
+      /tensor 'big': value 77000000 is beyond the F16 range/,
+    );
+    // 65519 still rounds to 65504; 65520 would round to Infinity.
+    expect(() =>
+      encodeSafetensors({ x: { shape: [1], values: Float32Array.of(65519) } }, { dtype: 'F16' }),
+    ).not.toThrow();
+    expect(() =>
+      encodeSafetensors({ x: { shape: [1], values: Float32Array.of(-65520) } }, { dtype: 'F16' }),
+    ).toThrow(/beyond/);
+    const { tensors: read } = readSafetensors(
+      encodeSafetensors(tensors, { dtype: 'F16', overflow: 'keep-f32' }),
+    );
+    expect(read.small.dtype).toBe('F16');
+    expect(Array.from(read.small.values)).toEqual([1.5, -65504]);
+    expect(read.big.dtype).toBe('F32');
+    const inf = readSafetensors(encodeSafetensors(tensors, { dtype: 'F16', overflow: 'infinity' })).tensors;
+    expect(Array.from(inf.big.values)).toEqual([0.25, Number.POSITIVE_INFINITY, -1]);
+    expect(Array.from(read.big.values)).toEqual(Array.from(tensors.big.values));
   });
 
   it('reads a file that starts at an odd byte offset of a larger buffer', () => {

@@ -21,6 +21,15 @@ export interface WasmBackendOptions {
 
 const isNode = typeof (globalThis as { process?: NodeJS.Process }).process?.versions?.node === 'string';
 
+/**
+ * The Node-only half (worker threads, `node:` modules), imported through a name bundlers do not
+ * follow, so that a browser bundle of this package (Vite, esbuild) leaves it out.
+ */
+function nodeThreads(): Promise<typeof import('./node-threads.js')> {
+  const path = './node-threads.js';
+  return import(/* @vite-ignore */ path);
+}
+
 function defaultThreads(): number {
   const cores = (globalThis as { navigator?: { hardwareConcurrency?: number } }).navigator
     ?.hardwareConcurrency;
@@ -36,15 +45,14 @@ function defaultThreads(): number {
 export async function registerWasmBackend(options: WasmBackendOptions = {}): Promise<void> {
   const wasm = await import('@tensorflow/tfjs-backend-wasm');
   registerWasmTrainingKernels();
-  const threads =
-    options.threads ?? (isNode ? (await import('./node-threads.js')).defaultWasmThreads() : defaultThreads());
+  const threads = options.threads ?? (isNode ? (await nodeThreads()).defaultWasmThreads() : defaultThreads());
   if (!Number.isInteger(threads) || threads < 1) {
     throw new Error(`registerWasmBackend: threads must be a positive integer, got ${threads}`);
   }
   if (tf.engine().registry.wasm) return; // Already initialised: its thread count stays.
   wasm.setThreadsCount(threads);
   if (isNode) {
-    const { loadThreadedWasmModule, releasePoolWorkers } = await import('./node-threads.js');
+    const { loadThreadedWasmModule, releasePoolWorkers } = await nodeThreads();
     registerFactory(async () => {
       wasm.setThreadsCount(threads);
       const module = await loadThreadedWasmModule();

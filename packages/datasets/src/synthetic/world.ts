@@ -127,14 +127,22 @@ export class SyntheticWorld {
     return offsets;
   }
 
-  /** Renders sample `index` of `split`. Deterministic: the same options give the same bytes. */
-  sample(split: Split, index: number): MultiViewSample {
+  /**
+   * Renders sample `index` of `split`. Deterministic: the same options give the same bytes.
+   * @param options.baselineScale moves each neighbour's camera centre along the line from the
+   *   reference's: `c_ref + s·(c_nbr − c_ref)` (orientations kept); default 1 (the clip's own cameras).
+   *   0 puts every neighbour at the reference's centre, 2 doubles the baselines.
+   */
+  sample(split: Split, index: number, options: { baselineScale?: number } = {}): MultiViewSample {
     const { labelsForAllViews } = this.options;
+    const scale = options.baselineScale ?? 1;
+    if (typeof scale !== 'number' || !Number.isFinite(scale) || scale < 0)
+      throw new Error(`SyntheticWorld: baselineScale must be a finite number >= 0, got ${String(scale)}`);
     const scene = this.scene(split, index);
     const compiled = compileScene(scene);
     const id = this.sceneId(split, index);
     const views = this.viewOffsets(split, index).map((offset, v) =>
-      this.renderFrame(scene, compiled, id, offset, v === 0 || labelsForAllViews),
+      this.renderFrame(scene, compiled, id, offset, v === 0 || labelsForAllViews, scale),
     );
     return { id, height: this.options.height, width: this.options.width, views };
   }
@@ -160,12 +168,18 @@ export class SyntheticWorld {
     id: string,
     offset: number,
     withLabels: boolean,
+    baselineScale = 1,
   ): SampleView {
     const { height, width, antialias, edgeRadius } = this.options;
     const K = nyuv2Intrinsics(height, width);
     const frame = scene.clip[offset + CLIP_HALF_LENGTH];
     const R = frame.rotation;
-    const c = frame.position;
+    const ref = scene.clip[CLIP_HALF_LENGTH].position;
+    // Scale 1 keeps the clip's centres bit for bit.
+    const c =
+      baselineScale === 1
+        ? frame.position
+        : frame.position.map((x, k) => ref[k] + baselineScale * (x - ref[k]));
     const cameraToWorld = Float64Array.from([
       R[0],
       R[1],
