@@ -47,13 +47,17 @@ export interface PredictOptions {
   cameras?: string;
 }
 
-function sampleView(path: string, camera?: ColmapViewCamera): SampleView {
+/** One image file as a view (identity cameras without `camera`), with the image's size. */
+function sampleView(
+  path: string,
+  camera?: ColmapViewCamera,
+): { view: SampleView; height: number; width: number } {
   const img = readImage(path);
   if (camera && (camera.width !== img.width || camera.height !== img.height))
     throw new Error(
       `predict: the COLMAP camera of '${camera.name}' is ${camera.width}×${camera.height} but the image is ${img.width}×${img.height}`,
     );
-  return {
+  const view: SampleView = {
     rgb: decodeRgb(img.rgb),
     intrinsics: camera ? camera.intrinsics : Float64Array.of(1, 0, 0, 0, 1, 0, 0, 0, 1),
     cameraToWorld: camera
@@ -61,6 +65,7 @@ function sampleView(path: string, camera?: ColmapViewCamera): SampleView {
       : Float64Array.of(1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1),
     name: basename(path),
   };
+  return { view, height: img.height, width: img.width };
 }
 
 /**
@@ -82,24 +87,17 @@ export async function predictImages(
     if (images.length < 2)
       throw new Error('predict --cameras: give the reference image and at least one neighbour');
     const { model: colmap, imagesFile } = readColmapModel(options.cameras);
-    const views = images.map((path) =>
-      sampleView(path, colmapViewCamera(colmap, basename(path), imagesFile)),
-    );
-    if (views.some((v) => v.rgb.length !== views[0].rgb.length))
+    const read = images.map((path) => sampleView(path, colmapViewCamera(colmap, basename(path), imagesFile)));
+    if (read.some((r) => r.view.rgb.length !== read[0].view.rgb.length))
       throw new Error('predict --cameras: every image of a multi-view sample must have the same size');
-    const first = readImage(images[0]);
+    const { height, width } = read[0];
     samples = [
-      { id: basename(images[0], extname(images[0])), height: first.height, width: first.width, views },
+      { id: basename(images[0], extname(images[0])), height, width, views: read.map((r) => r.view) },
     ];
   } else {
     samples = images.map((path) => {
-      const img = readImage(path);
-      return {
-        id: basename(path, extname(path)),
-        height: img.height,
-        width: img.width,
-        views: [sampleView(path)],
-      };
+      const { view, height, width } = sampleView(path);
+      return { id: basename(path, extname(path)), height, width, views: [view] };
     });
   }
   mkdirSync(out, { recursive: true });
