@@ -218,6 +218,14 @@ describe.skipIf(!HAVE_CHROMIUM)('demo in headless Chromium', () => {
       expect(ready.why).toMatch(/webgpu: /); // says why WebGPU was passed over
       expect(await page.locator('#backend').getAttribute('data-backend')).toBe('wasm');
       figures.wasm = ready.why;
+      // The page is cross-origin isolated (COOP/COEP from vite preview), so the worker runs the threaded
+      // SIMD build with a thread per core (at most 8), not tfjs's default of half the cores.
+      const cores = await page.evaluate(() => ({
+        isolated: crossOriginIsolated,
+        threads: Math.min(navigator.hardwareConcurrency, 8),
+      }));
+      expect(cores.isolated).toBe(true);
+      expect(ready.why).toContain(`SIMD, ${cores.threads} thread(s)`);
       expect(off.cvmMode).toBe('off');
       await page.selectOption('#cvm-mode', 'full');
       const full = await frameNumber(page, 2);

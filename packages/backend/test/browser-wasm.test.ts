@@ -53,6 +53,8 @@ async function bundle(): Promise<Map<string, Uint8Array>> {
     format: 'esm',
     // Node-only modules (the threaded loader for Node, Dawn) stay in chunks the page never loads.
     splitting: true,
+    // Minified as a production build (Vite's) is: the threaded loader must not depend on function names.
+    minify: true,
     platform: 'browser',
     external: ['node:*'],
     conditions: ['cvm-source'],

@@ -26,14 +26,30 @@ export const MAX_WASM_THREADS = 8;
  * tfjs's C side sizes its thread pool as min(requested, 8, logical cores / 2), assuming two hardware
  * threads per core; on a 2-core machine that is always 1, and on 8 cores at most 4. The build imports
  * the core count from JS (emscripten's `_emscripten_num_logical_cores`), so this instance is told 16
- * and the thread count given to `setThreadsCount` decides.
+ * and the thread count given to `setThreadsCount` decides. Throws when the import is not found (the
+ * pool would silently run one thread on 2 cores).
  */
 export function uncapThreads(imports: WasmImports): void {
-  for (const [key, value] of Object.entries(imports.env)) {
-    if (typeof value === 'function' && value.name === '_emscripten_num_logical_cores') {
-      imports.env[key] = () => 2 * MAX_WASM_THREADS;
-    }
+  const found = Object.entries(imports.env).filter(([, value]) => isLogicalCoresImport(value));
+  if (found.length !== 1) {
+    throw new Error(
+      `tfjs-backend-wasm's threaded build: expected one core-count import (_emscripten_num_logical_cores), found ${found.length}`,
+    );
   }
+  imports.env[found[0][0]] = () => 2 * MAX_WASM_THREADS;
+}
+
+/**
+ * Emscripten's `_emscripten_num_logical_cores`, by name in the published glue; a minifying bundler
+ * (Vite's production build) renames the function, so it is also known by its body, the glue's only
+ * function that reads `hardwareConcurrency`.
+ */
+function isLogicalCoresImport(value: unknown): boolean {
+  if (typeof value !== 'function') return false;
+  return (
+    value.name === '_emscripten_num_logical_cores' ||
+    /\bhardwareConcurrency\b/.test(Function.prototype.toString.call(value))
+  );
 }
 
 /** Adds the C entry points BackendWasm calls through `module.tfjs` (as tfjs's loader does). */
