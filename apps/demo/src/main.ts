@@ -209,7 +209,7 @@ function show(frame: FrameMessage): void {
     .join('');
   $('metrics').innerHTML =
     `<table><caption>this frame${frame.scores ? '' : ' (no ground truth)'}</caption>${rows}</table>` +
-    `<p>forward <b id="forward-ms">${frame.forwardMs.toFixed(0)} ms</b> on ${state.ready?.backend} · scene render ${frame.renderMs.toFixed(0)} ms · live tensors <span id="num-tensors">${frame.numTensors}</span></p>`;
+    `<p>forward <b id="forward-ms">${frame.forwardMs.toFixed(0)} ms</b> on ${state.ready?.backend} · scene render ${frame.renderMs.toFixed(0)} ms · live tensors <span id="num-tensors">${frame.numTensors}</span>${frame.gpuBytes ? ` · GPU buffers ${(frame.gpuBytes.allocated / 2 ** 20).toFixed(1)} MiB` : ''}</p>`;
   drawDepthPlanes(frame);
 }
 

@@ -54,6 +54,8 @@ export interface FrameMessage {
   forwardMs: number;
   renderMs: number;
   numTensors: number;
+  /** WebGPU's buffers after the frame, used and allocated (pooled), in bytes; null on other backends. */
+  gpuBytes: { used: number; allocated: number } | null;
   cvmMode: CvmModeChoice;
   mode: 'scene' | 'single-view' | 'multi-view';
 }

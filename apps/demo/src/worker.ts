@@ -14,7 +14,7 @@ import '@tensorflow/tfjs-backend-webgpu';
 import * as tf from '@tensorflow/tfjs-core';
 import { type FrameOptions, runFrame } from './frame.js';
 import { type CheckpointConfig, loadModel } from './model.js';
-import type { ModelInfo, Reply, Request, UserView } from './protocol.js';
+import type { FrameMessage, ModelInfo, Reply, Request, UserView } from './protocol.js';
 
 const scope = self as unknown as DedicatedWorkerGlobalScope;
 const MODEL_URL = new URL(`${import.meta.env.BASE_URL}model/`, scope.location.href);
@@ -132,9 +132,18 @@ async function frame(request: Exclude<Request, { type: 'init' }>): Promise<void>
     forwardMs: result.forwardMs,
     renderMs,
     numTensors: tf.memory().numTensors,
+    gpuBytes: gpuBytes(),
     cvmMode: request.cvmMode,
     mode,
   });
+}
+
+/** WebGPU's buffer manager's bytes in use and allocated (its pool), when WebGPU runs. */
+function gpuBytes(): FrameMessage['gpuBytes'] {
+  const m = tf.memory() as { numBytesInGPU?: number; numBytesAllocatedInGPU?: number };
+  return m.numBytesInGPU === undefined || m.numBytesAllocatedInGPU === undefined
+    ? null
+    : { used: m.numBytesInGPU, allocated: m.numBytesAllocatedInGPU };
 }
 
 // Requests run one at a time, in order.

@@ -197,6 +197,16 @@ describe.skipIf(!HAVE_CHROMIUM)('demo in headless Chromium', () => {
     await expect.poll(() => page.locator('#dp-pixel').textContent()).toMatch(/best plane/);
     mkdirSync(join(ROOT, 'docs'), { recursive: true });
     writeFileSync(join(ROOT, 'docs', 'screenshot.png'), await page.screenshot({ fullPage: true }));
+
+    // Another scene: GPU memory does not grow from frame to frame (the buffer pool reuses the first
+    // frame's buffers; the warm-up forward already ran before the first frame).
+    await page.fill('#scene', String(SCENE + 1));
+    const next = await frameNumber(page, 2);
+    expect(next.numTensors).toBe(full.numTensors);
+    expect(full.gpuBytes).not.toBeNull();
+    figures.webgpuBuffersMiB = (next.gpuBytes?.allocated ?? 0) / 2 ** 20;
+    expect(next.gpuBytes?.used).toBe(full.gpuBytes?.used);
+    expect(next.gpuBytes?.allocated).toBe(full.gpuBytes?.allocated);
     expect(errors).toEqual([]);
     await page.close();
   });
