@@ -5,7 +5,7 @@
  * `--baseline-scale` does in training); the overlap lines say whether the neighbours still see the
  * reference's scene: the share of reference pixels that land inside a neighbour, and the share whose
  * surface the neighbour actually sees there (its rendered depth agrees within 5%: not occluded, and the
- * camera not outside the room).
+ * camera not outside the room), and how many neighbours stopped at a wall short of s times their baseline.
  * `pnpm --filter train parallax [-- --size 64x96 --views 2 --scenes 64 --baseline-scale 1]`.
  */
 import { parseArgs } from 'node:util';
@@ -59,21 +59,26 @@ function project(
 const flows: number[] = [];
 const parallax: number[] = [];
 const baselines: number[] = [];
-let outsideRoom = 0;
+let stopped = 0;
 let points = 0;
 let inside = 0;
 let seen = 0;
 for (let s = 0; s < scenes; s++) {
   const sample = world.sample('train', s, { baselineScale });
-  const room = world.scene('train', s).room.size;
+  const { clip } = world.scene('train', s);
+  const offsets = world.viewOffsets('train', s);
   const ref = sample.views[0];
+  const c0 = [ref.cameraToWorld[3], ref.cameraToWorld[7], ref.cameraToWorld[11]];
   const depth = ref.labels?.depth as Float32Array;
-  for (const nbr of sample.views.slice(1)) {
+  for (const [v, nbr] of sample.views.entries()) {
+    if (v === 0) continue;
     const c = [nbr.cameraToWorld[3], nbr.cameraToWorld[7], nbr.cameraToWorld[11]];
-    baselines.push(
-      Math.hypot(c[0] - ref.cameraToWorld[3], c[1] - ref.cameraToWorld[7], c[2] - ref.cameraToWorld[11]),
-    );
-    if (c.some((x, k) => x <= 0 || x >= room[k])) outsideRoom++;
+    const baseline = Math.hypot(c[0] - c0[0], c[1] - c0[1], c[2] - c0[2]);
+    baselines.push(baseline);
+    // The clip's own centre (scale 1): the world stops a moved centre at a wall.
+    const own = clip[(clip.length >> 1) + offsets[v]].position;
+    const ownBaseline = Math.hypot(own[0] - c0[0], own[1] - c0[1], own[2] - c0[2]);
+    if (baseline < baselineScale * ownBaseline * (1 - 1e-9)) stopped++;
     const nbrDepth = nbr.labels?.depth as Float32Array;
     for (let y = 4; y < height; y += 8)
       for (let x = 4; x < width; x += 8) {
@@ -105,5 +110,5 @@ console.log(
 console.log(`displacement of a reference pixel in a neighbour, in cost-volume pixels (1/8): ${fmt(flows)}`);
 console.log(`parallax between depth z and 2z, in cost-volume pixels: ${fmt(parallax)}`);
 console.log(
-  `overlap: ${pct(inside)} of reference pixels land inside a neighbour, ${pct(seen)} on the surface the neighbour sees there; ${outsideRoom}/${baselines.length} neighbour cameras outside the room`,
+  `overlap: ${pct(inside)} of reference pixels land inside a neighbour, ${pct(seen)} on the surface the neighbour sees there; ${stopped}/${baselines.length} neighbours stopped at a wall short of ${baselineScale}× their baseline`,
 );
