@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { deltaMtl, formatTable, type TaskScores } from '@cvm/metrics';
 import { writeFileAtomic } from '@cvm/nn/node';
 import { listCheckpoints, readCheckpointMeta } from './checkpoint.js';
-import type { TrainConfig } from './config.js';
+import { DEFAULTS, RESUMABLE, readConfigFile, type TrainConfig } from './config.js';
 import { protocolOf } from './model.js';
 import { RUN_FILES, trainRun } from './run.js';
 
@@ -75,6 +75,39 @@ export interface AblationRow {
   deltaMtlPerSeed: number[];
 }
 
+/**
+ * The rows `--rows` names (variant keys, comma-separated; 'all' = every row), in training order. The
+ * baseline is always among them: every other row's ΔMTL is measured against it.
+ */
+export function parseAblationRows(raw: string): AblationVariant[] {
+  if (raw === 'all') return [...ABLATION_VARIANTS];
+  const keys = raw.split(',').filter(Boolean);
+  const known = ABLATION_VARIANTS.map((v) => v.key);
+  for (const k of keys)
+    if (!known.includes(k))
+      throw new Error(`--rows: unknown row '${k}' (known: ${known.join(', ')}, or all)`);
+  if (!keys.includes('baseline'))
+    throw new Error("--rows: include 'baseline' (the other rows' ΔMTL is measured against it)");
+  return ABLATION_VARIANTS.filter((v) => keys.includes(v.key));
+}
+
+/**
+ * Throws when `runDir` holds a run configured otherwise than `config` (a re-run with other flags in the
+ * same `--run-dir` must not reuse or resume it); options that do not change the numbers may differ.
+ */
+function checkSameRun(runDir: string, config: TrainConfig): void {
+  const saved: TrainConfig = { ...DEFAULTS, ...readConfigFile(join(runDir, RUN_FILES.config)) };
+  const differ = (Object.keys(config) as (keyof TrainConfig)[]).filter(
+    (k) => k !== 'runDir' && !RESUMABLE.has(k) && JSON.stringify(saved[k]) !== JSON.stringify(config[k]),
+  );
+  if (differ.length > 0)
+    throw new Error(
+      `ablation: '${runDir}' holds a run with another configuration (${differ
+        .map((k) => `${k} ${JSON.stringify(saved[k])} there, ${JSON.stringify(config[k])} now`)
+        .join('; ')}): pick another --run-dir`,
+    );
+}
+
 /** The final scores of a finished run directory, or null when it is absent or unfinished. */
 function finishedScores(runDir: string, steps: number): TaskScores | null {
   if (!existsSync(join(runDir, RUN_FILES.config))) return null;
@@ -138,23 +171,25 @@ export function ablationMarkdown(rows: readonly AblationRow[], base: TrainConfig
 }
 
 /**
- * Trains every ablation row under the same data, steps, schedule and seeds as `base` (each run in
- * `<dir>/<variant>-seed<s>`; finished runs are reused, unfinished ones resumed), and writes
- * `ablation.md` and `ablation.json` in `dir`. ΔMTL of a run is measured against the baseline of its seed.
+ * Trains the ablation rows (`options.rows`, default every row) under the same data, steps, schedule and
+ * seeds as `base` (each run in `<dir>/<variant>-seed<s>`; finished runs are reused, unfinished ones
+ * resumed, a run configured otherwise is an error), and writes `ablation.md` and `ablation.json` in
+ * `dir`. ΔMTL of a run is measured against the baseline of its seed.
  */
 export async function runAblation(
   base: TrainConfig,
   seeds: readonly number[],
   dir: string,
-  log: (line: string) => void = console.log,
+  options: { rows?: readonly AblationVariant[]; log?: (line: string) => void } = {},
 ): Promise<{ rows: AblationRow[]; runs: AblationRun[]; markdown: string }> {
+  const { rows: variants = ABLATION_VARIANTS, log = console.log } = options;
   if (seeds.length === 0) throw new Error('ablation: give at least one seed');
+  if (!variants.some((v) => v.key === 'baseline'))
+    throw new Error('ablation: the rows must include the baseline');
   mkdirSync(dir, { recursive: true });
   const runs: AblationRun[] = [];
   const baselines = new Map<number, TaskScores>();
-  const plan = ABLATION_VARIANTS.flatMap((v) =>
-    (v.allSeeds ? seeds : seeds.slice(0, 1)).map((seed) => ({ v, seed })),
-  );
+  const plan = variants.flatMap((v) => (v.allSeeds ? seeds : seeds.slice(0, 1)).map((seed) => ({ v, seed })));
   // Baselines of every seed first: each later run is compared with the baseline of its seed.
   plan.sort((a, b) => Number(b.v.key === 'baseline') - Number(a.v.key === 'baseline'));
   const started = performance.now();
@@ -166,6 +201,7 @@ export async function runAblation(
       baseline: 'off',
       runDir: join(dir, `${v.key}-seed${seed}`),
     };
+    if (existsSync(join(config.runDir, RUN_FILES.config))) checkSameRun(config.runDir, config);
     const t0 = performance.now();
     let scores = finishedScores(config.runDir, config.steps);
     if (scores) {

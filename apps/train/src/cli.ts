@@ -4,12 +4,13 @@ import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { type BackendName, selectBackend } from '@cvm/backend';
 import { formatTable, type TableRow } from '@cvm/metrics';
-import { runAblation } from './ablation.js';
+import { parseAblationRows, runAblation } from './ablation.js';
 import { listCheckpoints, loadCheckpointInto, readCheckpointMeta } from './checkpoint.js';
 import {
   configFilePreset,
   helpText,
   OPTIONS,
+  RESUMABLE,
   readConfigFile,
   resolveConfig,
   type TrainConfig,
@@ -20,9 +21,6 @@ import { buildModel, protocolOf } from './model.js';
 import { predictImages } from './predict.js';
 import { RUN_FILES, type RunResult, trainRun } from './run.js';
 
-/** Options that may change when resuming (they do not change the numbers). */
-const RESUMABLE = new Set<keyof TrainConfig>(['backend', 'workers', 'logEvery']);
-
 function parse(argv: readonly string[]) {
   const options: Record<string, { type: 'string' | 'boolean' }> = {
     help: { type: 'boolean' },
@@ -32,6 +30,7 @@ function parse(argv: readonly string[]) {
     split: { type: 'string' },
     out: { type: 'string' },
     seeds: { type: 'string' },
+    rows: { type: 'string' },
     cameras: { type: 'string' },
   };
   for (const o of OPTIONS) options[o.flag] = { type: 'string' };
@@ -94,9 +93,10 @@ async function ablation(values: Record<string, string | boolean | undefined>, fl
     new Set(seeds).size !== seeds.length
   )
     throw new Error(`--seeds: expected distinct integers >= 0 separated by commas (e.g. 0,1), got '${raw}'`);
+  const rows = parseAblationRows(typeof values.rows === 'string' ? values.rows : 'all');
   const base = freshConfig(values, { ...flags, runDir: flags.runDir ?? 'runs/ablation' });
   await activateBackend(base.backend);
-  const { markdown } = await runAblation(base, seeds, base.runDir);
+  const { markdown } = await runAblation(base, seeds, base.runDir, { rows });
   console.log('');
   console.log(markdown);
   console.log(

@@ -34,6 +34,12 @@ export interface TrainConfig {
   worldSeed: number;
   trainScenes: number;
   valScenes: number;
+  /**
+   * Synthetic world: the neighbours' camera centres moved this many times as far from the reference's
+   * (`SyntheticWorld.sample`'s `baselineScale`), for training, validation and prediction samples alike.
+   * 1 = the clips' own handheld motion; larger baselines give the cost volume more parallax.
+   */
+  baselineScale: number;
   /** Encoder preset of `@cvm/encoders` and an optional checkpoint for it. */
   encoder: string;
   encoderWeights: string | null;
@@ -97,6 +103,7 @@ export const DEFAULTS: TrainConfig = {
   worldSeed: 0,
   trainScenes: 1000,
   valScenes: 32,
+  baselineScale: 1,
   encoder: 'vit_nano_p8',
   encoderWeights: null,
   encoderDim: null,
@@ -289,6 +296,12 @@ export const OPTIONS: readonly OptionSpec[] = [
   { flag: 'world-seed', key: 'worldSeed', help: 'seed of the synthetic world', parse: integer(0) },
   { flag: 'train-scenes', key: 'trainScenes', help: 'synthetic training scenes', parse: integer(1) },
   { flag: 'val-scenes', key: 'valScenes', help: 'synthetic validation scenes', parse: integer(1) },
+  {
+    flag: 'baseline-scale',
+    key: 'baselineScale',
+    help: 'synthetic world: neighbour cameras this many times as far from the reference (wider baselines)',
+    parse: positive,
+  },
   { flag: 'encoder', key: 'encoder', help: `encoder preset (${listEncoders().join(', ')})`, parse: text },
   {
     flag: 'encoder-weights',
@@ -384,6 +397,13 @@ export const OPTIONS: readonly OptionSpec[] = [
   { flag: 'run-dir', key: 'runDir', help: 'where the run is written', parse: text },
 ];
 
+/** Options a run may change when it is resumed or reused (they do not change the numbers). */
+export const RESUMABLE: ReadonlySet<keyof TrainConfig> = new Set<keyof TrainConfig>([
+  'backend',
+  'workers',
+  'logEvery',
+]);
+
 /** Options whose value may be null (the preset's or the dataset's own). */
 const NULLABLE = new Set<keyof TrainConfig>([
   'dataRoot',
@@ -456,6 +476,10 @@ export function checkConfig(c: TrainConfig): void {
     if (!existsSync(c.dataRoot))
       throw new Error(`--data-root: dataset folder '${c.dataRoot}' does not exist`);
   }
+  if (c.dataset !== 'synthetic' && c.baselineScale !== 1)
+    throw new Error(
+      `--baseline-scale moves the synthetic world's cameras: it has no meaning for --dataset ${c.dataset}`,
+    );
   if (c.dataset === 'pascal' && c.views !== 1)
     throw new Error(
       "--dataset pascal has no multi-view frames: use --views 1 (the paper's single-view setting)",
@@ -506,7 +530,8 @@ export function helpText(): string {
     '                         or one multi-view sample (first = reference) with --cameras <COLMAP folder>',
     '  ablation               the Tab. A11/A15 rows (baseline, multi-view-data baseline, CvM and its',
     '                         ablations, self-attention) under one budget; --seeds 0,1 for the',
-    '                         baseline and full CvM; writes ablation.md/.json (default --run-dir runs/ablation)',
+    '                         baseline and full CvM, --rows baseline,cvm (default all) picks rows;',
+    '                         writes ablation.md/.json (default --run-dir runs/ablation)',
     '  help                   this text',
     '',
     'Configuration: DEFAULTS <- --preset <- --config <file.json> <- flags.',

@@ -21,6 +21,7 @@ export function sourceSpec(config: TrainConfig, split: 'train' | 'val'): SourceS
         },
         split,
         framesAsSamples: split === 'train' && config.trainFrames === 'all',
+        baselineScale: config.baselineScale,
       };
     }
     case 'nyud':

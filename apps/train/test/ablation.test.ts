@@ -2,7 +2,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { ABLATION_VARIANTS, type AblationRun, ablationRows } from '../src/ablation.js';
+import { ABLATION_VARIANTS, type AblationRun, ablationRows, parseAblationRows } from '../src/ablation.js';
 import { cli } from './cli-process.js';
 
 const run = (variant: string, seed: number, depth: number, deltaMtl: number): AblationRun => ({
@@ -33,6 +33,15 @@ describe('ablation table', () => {
     expect(rows[2].deltaMtlStd).toBeNull();
   });
 
+  it('--rows picks rows by key, in training order, and always with the baseline', () => {
+    expect(parseAblationRows('cvm,baseline').map((v) => v.key)).toEqual(['baseline', 'cvm']);
+    expect(parseAblationRows('all')).toEqual(ABLATION_VARIANTS);
+    expect(() => parseAblationRows('baseline,full')).toThrow(
+      /--rows: unknown row 'full' \(known: baseline, cvm,/,
+    );
+    expect(() => parseAblationRows('cvm')).toThrow(/--rows: include 'baseline'/);
+  });
+
   const tmp = mkdtempSync(join(tmpdir(), 'cvm-ablation-'));
   afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
@@ -54,5 +63,16 @@ describe('ablation table', () => {
     expect(again.code).toBe(0);
     expect(again.stdout.match(/finished earlier/g)).toHaveLength(8);
     expect(readFileSync(join(tmp, 'ablation.md'), 'utf8')).toBe(md);
+    // Other flags in the same directory: an error, not a reuse of runs configured otherwise.
+    const other = await cli([...args, '--run-dir', tmp, '--baseline-scale', '2']);
+    expect(other.code).toBe(1);
+    expect(other.stderr).toMatch(
+      /baseline-seed0' holds a run with another configuration \(baselineScale 1 there, 2 now\): pick another --run-dir/,
+    );
+    const some = await cli([...args, '--run-dir', tmp, '--rows', 'baseline,cvm']);
+    expect(some.code).toBe(0);
+    expect(some.stdout.match(/finished earlier/g)).toHaveLength(4);
+    const rows = JSON.parse(readFileSync(join(tmp, 'ablation.json'), 'utf8')).rows;
+    expect(rows.map((r: { variant: string }) => r.variant)).toEqual(['baseline', 'cvm']);
   });
 });

@@ -66,6 +66,33 @@ describe('configuration', () => {
     }
   });
 
+  it('--baseline-scale: default 1, a finite positive number, synthetic world only', () => {
+    expect(DEFAULTS.baselineScale).toBe(1);
+    const dir = mkdtempSync(join(tmpdir(), 'cvm-train-config-'));
+    const file = join(dir, 'c.json');
+    writeFileSync(file, JSON.stringify({ 'baseline-scale': 6 }));
+    expect(readConfigFile(file)).toEqual({ baselineScale: 6 });
+    // config.json of a run (camelCase keys) reads back the same value
+    writeFileSync(file, JSON.stringify(resolveConfig('tiny', {}, { baselineScale: 2.5 })));
+    expect(resolveConfig('default', readConfigFile(file), {}).baselineScale).toBe(2.5);
+    const spec = OPTIONS.find((o) => o.flag === 'baseline-scale');
+    expect(spec?.key).toBe('baselineScale');
+    expect(spec?.parse('0.5', 'baseline-scale')).toBe(0.5);
+    for (const bad of ['0', '-2', 'NaN', 'Infinity', 'wide', ''])
+      expect(() => spec?.parse(bad, 'baseline-scale')).toThrow(
+        `--baseline-scale: expected a positive number, got '${bad}'`,
+      );
+    const root = mkdtempSync(join(tmpdir(), 'cvm-train-data-'));
+    for (const dataset of ['nyud', 'pascal'] as const)
+      expect(() =>
+        resolveConfig('default', {}, { dataset, dataRoot: root, views: 1, baselineScale: 2 }),
+      ).toThrow(
+        `--baseline-scale moves the synthetic world's cameras: it has no meaning for --dataset ${dataset}`,
+      );
+    expect(resolveConfig('default', {}, { dataset: 'nyud', dataRoot: root }).baselineScale).toBe(1);
+    expect(helpText()).toMatch(/--baseline-scale +synthetic world: .*\[1\]/);
+  });
+
   it('--help names every option with its default', () => {
     const help = helpText();
     for (const o of OPTIONS) expect(help).toContain(`--${o.flag}`);

@@ -11,6 +11,7 @@ import {
 import type { MultiViewSample } from '../src/index.js';
 import { openSource, renderSamples } from '../src/node.js';
 import { maskedError, relativePose, warpNeighbour } from './reproject.js';
+import { ROOM_MARGIN } from '../src/synthetic/world.js';
 
 function sampleBytes(sample: MultiViewSample): Uint8Array[] {
   const out: Uint8Array[] = [];
@@ -337,6 +338,38 @@ describe('SyntheticWorld baselineScale', () => {
       /baselineScale must be a finite number >= 0/,
     );
   });
+
+  test('a centre that would leave the room stops ROOM_MARGIN inside it, on the same line', () => {
+    const world = new SyntheticWorld({ seed: 0, height: 16, width: 24, views: 2, trainScenes: 16 });
+    const s = 40;
+    let stopped = 0;
+    for (let i = 0; i < 16; i++) {
+      const room = world.scene('train', i).room.size;
+      const base = world.sample('train', i);
+      const moved = world.sample('train', i, { baselineScale: s });
+      const c0 = [3, 7, 11].map((k) => base.views[0].cameraToWorld[k]);
+      const d = [3, 7, 11].map((k, j) => base.views[1].cameraToWorld[k] - c0[j]);
+      const c = [3, 7, 11].map((k) => moved.views[1].cameraToWorld[k]);
+      for (let k = 0; k < 3; k++) {
+        expect(c[k]).toBeGreaterThanOrEqual(ROOM_MARGIN - 1e-9);
+        expect(c[k]).toBeLessThanOrEqual(room[k] - ROOM_MARGIN + 1e-9);
+      }
+      // Still c0 + t·d for one t in [1, s]: the same direction, at least the clip's own baseline.
+      const k = d.map(Math.abs).indexOf(Math.max(...d.map(Math.abs)));
+      const t = (c[k] - c0[k]) / d[k];
+      expect(t).toBeGreaterThanOrEqual(1);
+      expect(t).toBeLessThanOrEqual(s);
+      for (let j = 0; j < 3; j++) expect(c[j]).toBeCloseTo(c0[j] + t * d[j], 9);
+      if (t < s) {
+        stopped++;
+        // Stopped at a wall: one coordinate is ROOM_MARGIN from it.
+        expect(
+          c.some((x, j) => Math.abs(x - ROOM_MARGIN) < 1e-9 || Math.abs(x - (room[j] - ROOM_MARGIN)) < 1e-9),
+        ).toBe(true);
+      }
+    }
+    expect(stopped).toBeGreaterThan(0);
+  });
 });
 
 describe('synthetic world: frames as samples (multi-view data for a single-view model)', () => {
@@ -365,5 +398,31 @@ describe('synthetic world: frames as samples (multi-view data for a single-view 
     expect(s.views[0].labels?.depth).toBeInstanceOf(Float32Array);
     const clip = new SyntheticWorld(world).sample('train', 1);
     expect(s.views[0].cameraToWorld).toEqual(clip.views[1].cameraToWorld);
+  });
+
+  test('a baselineScale reaches the samples and frames of openSource (frames from their moved cameras)', () => {
+    const world = { seed: 3, views: 2, height: 24, width: 32, trainScenes: 2, valScenes: 1 };
+    const wide = new SyntheticWorld({ ...world, labelsForAllViews: true }).sample('train', 1, {
+      baselineScale: 3,
+    });
+    const clips = openSource({ kind: 'synthetic', world, split: 'train', baselineScale: 3 });
+    expect(clips.sample(1).views[1].cameraToWorld).toEqual(wide.views[1].cameraToWorld);
+    const frames = openSource({
+      kind: 'synthetic',
+      world,
+      split: 'train',
+      framesAsSamples: true,
+      baselineScale: 3,
+    });
+    const frame = frames.sample(3).views[0];
+    expect(frame.cameraToWorld).toEqual(wide.views[1].cameraToWorld);
+    expect(Array.from(frame.rgb)).toEqual(Array.from(wide.views[1].rgb));
+    expect(Array.from(frame.labels!.depth!)).toEqual(Array.from(wide.views[1].labels!.depth!));
+    expect(frame.cameraToWorld).not.toEqual(
+      openSource({ kind: 'synthetic', world, split: 'train' }).sample(1).views[1].cameraToWorld,
+    );
+    expect(() => new SyntheticWorld(world).frameSample('train', 1, 1, { baselineScale: Number.NaN })).toThrow(
+      /baselineScale must be a finite number >= 0/,
+    );
   });
 });

@@ -17,6 +17,11 @@ export type SourceSpec =
        * scene-major): the "MTL trained on multi-view data" setting. Default false.
        */
       framesAsSamples?: boolean;
+      /**
+       * Neighbour cameras moved `baselineScale` times as far from the reference (`SyntheticWorld.sample`'s
+       * option; with `framesAsSamples`, every frame is rendered from its moved camera). Default 1.
+       */
+      baselineScale?: number;
     }
   | { kind: 'nyud-mt'; root: string; split: string; options?: ReadNyudMtOptions }
   | { kind: 'pascal-mt'; root: string; split: string; tasks?: TaskName[] };
@@ -37,14 +42,15 @@ export function openSource(spec: SourceSpec): SampleSource {
     case 'synthetic': {
       const world = new SyntheticWorld(spec.world);
       const scenes = world.size(spec.split);
+      const options = { baselineScale: spec.baselineScale };
       if (spec.framesAsSamples) {
         const views = world.options.views;
         return {
           length: scenes * views,
-          sample: (i) => world.frameSample(spec.split, Math.floor(i / views), i % views),
+          sample: (i) => world.frameSample(spec.split, Math.floor(i / views), i % views, options),
         };
       }
-      return { length: scenes, sample: (i) => world.sample(spec.split, i) };
+      return { length: scenes, sample: (i) => world.sample(spec.split, i, options) };
     }
     case 'nyud-mt': {
       const ids = readNyudMtSplit(spec.root, spec.split);

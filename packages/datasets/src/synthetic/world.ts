@@ -71,6 +71,32 @@ export function resolveWorldOptions(options: SyntheticWorldOptions = {}): Resolv
   return o;
 }
 
+/** How close (metres) a neighbour moved by `baselineScale` may come to a wall, floor or ceiling. */
+export const ROOM_MARGIN = 0.1;
+
+/**
+ * `ref + s·(c − ref)`, with `s` lowered where needed so that the point stays `ROOM_MARGIN` inside the
+ * room box `[0, size]` (`ref` is inside it).
+ */
+function scaledCentre(ref: readonly number[], c: readonly number[], s: number, size: readonly number[]) {
+  let t = s;
+  for (let k = 0; k < 3; k++) {
+    const d = c[k] - ref[k];
+    if (d > 0) t = Math.min(t, (size[k] - ROOM_MARGIN - ref[k]) / d);
+    else if (d < 0) t = Math.min(t, (ROOM_MARGIN - ref[k]) / d);
+  }
+  t = Math.max(t, 0);
+  return c.map((x, k) => ref[k] + t * (x - ref[k]));
+}
+
+/** `baselineScale` (default 1), checked: a finite number >= 0. */
+function checkBaselineScale(scale: number | undefined): number {
+  const s = scale ?? 1;
+  if (typeof s !== 'number' || !Number.isFinite(s) || s < 0)
+    throw new Error(`SyntheticWorld: baselineScale must be a finite number >= 0, got ${String(s)}`);
+  return s;
+}
+
 /**
  * The procedural multi-view multi-task world: a fixed, seeded list of train and val scenes (the splits
  * never share a scene: each scene's seed is derived from the world seed, its split and its index), each
@@ -131,13 +157,13 @@ export class SyntheticWorld {
    * Renders sample `index` of `split`. Deterministic: the same options give the same bytes.
    * @param options.baselineScale moves each neighbour's camera centre along the line from the
    *   reference's: `c_ref + s·(c_nbr − c_ref)` (orientations kept); default 1 (the clip's own cameras).
-   *   0 puts every neighbour at the reference's centre, 2 doubles the baselines.
+   *   0 puts every neighbour at the reference's centre, 2 doubles the baselines. A centre that would
+   *   leave the room stops on that line `ROOM_MARGIN` inside the walls (the renderer needs the camera
+   *   inside the room): large scales widen most baselines `s` times and the others less.
    */
   sample(split: Split, index: number, options: { baselineScale?: number } = {}): MultiViewSample {
     const { labelsForAllViews } = this.options;
-    const scale = options.baselineScale ?? 1;
-    if (typeof scale !== 'number' || !Number.isFinite(scale) || scale < 0)
-      throw new Error(`SyntheticWorld: baselineScale must be a finite number >= 0, got ${String(scale)}`);
+    const scale = checkBaselineScale(options.baselineScale);
     const scene = this.scene(split, index);
     const compiled = compileScene(scene);
     const id = this.sceneId(split, index);
@@ -150,15 +176,22 @@ export class SyntheticWorld {
   /**
    * View `view` of sample `index` alone, with its labels, as a single-view sample (id `<scene>_v<view>`):
    * the clip's frames as independent training images ("MTL trained on multi-view data without CvM").
-   * Renders only that frame; its bytes equal `sample(split, index).views[view]`'s.
+   * Renders only that frame; its bytes equal `sample(split, index, options).views[view]`'s.
+   * @param options.baselineScale as in `sample`: the frame is rendered from its moved camera.
    */
-  frameSample(split: Split, index: number, view: number): MultiViewSample {
+  frameSample(
+    split: Split,
+    index: number,
+    view: number,
+    options: { baselineScale?: number } = {},
+  ): MultiViewSample {
+    const scale = checkBaselineScale(options.baselineScale);
     const offsets = this.viewOffsets(split, index);
     if (!Number.isInteger(view) || view < 0 || view >= offsets.length)
       throw new Error(`SyntheticWorld: view must be an integer in [0, ${offsets.length - 1}], got ${view}`);
     const scene = this.scene(split, index);
     const id = this.sceneId(split, index);
-    const frame = this.renderFrame(scene, compileScene(scene), id, offsets[view], true);
+    const frame = this.renderFrame(scene, compileScene(scene), id, offsets[view], true, scale);
     return { id: `${id}_v${view}`, height: this.options.height, width: this.options.width, views: [frame] };
   }
 
@@ -179,7 +212,7 @@ export class SyntheticWorld {
     const c =
       baselineScale === 1
         ? frame.position
-        : frame.position.map((x, k) => ref[k] + baselineScale * (x - ref[k]));
+        : scaledCentre(ref, frame.position, baselineScale, scene.room.size);
     const cameraToWorld = Float64Array.from([
       R[0],
       R[1],
