@@ -16,7 +16,7 @@
  * its peak RSS. `--paper-runs` timed steps after the first (default 0: the first step only);
  * `--paper-rows` which of `PAPER_ROWS` to run (default all). The paper rows train with activation
  * checkpointing (`Trainer`'s `checkpointActivations`: the ViT per block, the CvM per layer, the heads
- * per task) unless `--paper-checkpoint off`, and report the peaks of the tfjs process: live tensor bytes
+ * per task) unless `--paper-checkpoint off`, and report the peaks of the tfjs process: live tensor buffers
  * (weights, gradients and AdamW's state included), the wasm heap and the RSS. A row whose training state
  * cannot fit the backend is refused before anything is allocated (`checkTrainingStateFits`), and its
  * PyTorch restatement is then skipped (nothing to compare it with).
@@ -104,22 +104,32 @@ interface Row {
 }
 
 /**
- * Peak of tfjs's live tensor bytes from now on. Bench-only diagnostics: it watches the engine's byte
- * counter (`engine.state.numBytes`, not a public API) through an accessor, without changing it.
+ * Peak of the bytes of tfjs's live tensor buffers from now on, each buffer once (`tf.memory().numBytes`
+ * counts a buffer again for every tensor sharing it: reshapes, the clones a gradient tape saves).
+ * Bench-only diagnostics: it watches the engine's buffer registry (`engine.state.tensorInfo`, not a
+ * public API), without changing what it holds. Buffers made before the call are not counted.
  */
 function watchPeakTensorBytes(): () => number {
-  const state = (tf.engine() as unknown as { state: { numBytes: number } }).state;
-  let value = state.numBytes;
-  let peak = value;
-  Object.defineProperty(state, 'numBytes', {
-    configurable: true,
-    enumerable: true,
-    get: () => value,
-    set: (v: number) => {
-      value = v;
-      if (v > peak) peak = v;
-    },
-  });
+  const registry = (tf.engine() as unknown as { state: { tensorInfo: WeakMap<object, { bytes: number }> } })
+    .state.tensorInfo;
+  const counted = new WeakMap<object, number>();
+  let live = 0;
+  let peak = 0;
+  const set = registry.set.bind(registry);
+  const remove = registry.delete.bind(registry);
+  registry.set = (dataId, info) => {
+    if (!counted.has(dataId)) {
+      counted.set(dataId, info.bytes);
+      live += info.bytes;
+      peak = Math.max(peak, live);
+    }
+    return set(dataId, info);
+  };
+  registry.delete = (dataId) => {
+    live -= counted.get(dataId) ?? 0;
+    counted.delete(dataId);
+    return remove(dataId);
+  };
   return () => peak;
 }
 

@@ -202,7 +202,7 @@ export class MultiTaskModel extends Module {
    * `forward` cut into segments for activation checkpointing (`checkpointedGradients` of `@cvm/nn`):
    * the encoder's own segments (`forwardIntermediatesSegments`, one per ViT block; one segment for an
    * encoder without them or with per-task features), the CvM's (`CrossViewModule.forwardSegments`;
-   * the encoder maps are passed through them), then one per task head. Running `segments` in order on
+   * the encoder maps are passed through them), then two per task head (`DecodeHead.fuse`, `finish`). Running `segments` in order on
    * `inputs` gives `forward`'s outputs as an array in `tasks` order, computed by the same code.
    * @returns `inputs` (the images), the segments, and the task of each final output
    * @example
@@ -233,14 +233,19 @@ export class MultiTaskModel extends Module {
           return [...(encoder.perTask ? out : names.flatMap(() => out)), ...ims];
         },
     );
-    const heads = names.map(
-      (name, i): Segment =>
-        (state) => {
-          const maps = state.slice(4 * i, 4 * i + 4) as tf.Tensor4D[];
-          const out = this.head(name).forward(maps, size, cvm ? (state[mapCount] as tf.Tensor4D) : null);
-          return i < names.length - 1 ? [...state, out] : [...state.slice(mapCount + carried), out];
-        },
-    );
+    // Two per head, cut after its fusion convolution (`DecodeHead.fuse` / `finish`): that
+    // convolution's output rides at the end of the state between them.
+    const heads = names.flatMap((name, i): Segment[] => [
+      (state) => {
+        const maps = state.slice(4 * i, 4 * i + 4) as tf.Tensor4D[];
+        return [...state, this.head(name).fuse(maps, size, cvm ? (state[mapCount] as tf.Tensor4D) : null)];
+      },
+      (state) => {
+        const out = this.head(name).finish(state[state.length - 1], size);
+        const rest = state.slice(0, -1);
+        return i < names.length - 1 ? [...rest, out] : [...rest.slice(mapCount + carried), out];
+      },
+    ]);
     return {
       inputs: [...images],
       segments: [

@@ -101,8 +101,8 @@ describe('MultiTaskModel.forwardSegments with a ViT encoder', () => {
         const { inputs, segments, tasks: order } = model.forwardSegments(images, cameras);
         expect(order).toEqual(['semseg', 'depth']);
         const cvmSegments = cvm === 'none' ? 0 : model.cvm!.forwardSegments(images, cameras).segments.length;
-        // embedding + 3 blocks, the CvM's, one per head
-        expect(segments).toHaveLength(1 + 3 + cvmSegments + 2);
+        // embedding + 3 blocks, the CvM's, two per head
+        expect(segments).toHaveLength(1 + 3 + cvmSegments + 2 * 2);
         return checkpointedGradients([...segments, loss], inputs, vars);
       });
       expectClose(await got.value.data(), await want.value.data(), { rtol: 1e-5, atol: 1e-4 });
