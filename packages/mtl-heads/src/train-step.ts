@@ -112,6 +112,8 @@ export class Trainer {
       ? checkpointedLossGradients(model, batch, vars)
       : lossGradients(model, batch, vars);
     const clipped = clipGradNorm(this.optimizer.gradsByName(grads), this.maxGradNorm);
+    // The raw gradients are not needed past clipping: free them before the update (a model's size).
+    tf.dispose(Object.values(grads));
     this.optimizer.step(clipped.grads);
     this.iteration += 1;
     const [total, gradNorm, ...taskValues] = await Promise.all(
@@ -120,13 +122,7 @@ export class Trainer {
       ),
     );
     const losses = Object.fromEntries(Object.keys(parts).map((k, i) => [k, taskValues[i]]));
-    tf.dispose([
-      value,
-      clipped.totalNorm,
-      ...Object.values(grads),
-      ...Object.values(clipped.grads),
-      ...Object.values(parts),
-    ]);
+    tf.dispose([value, clipped.totalNorm, ...Object.values(clipped.grads), ...Object.values(parts)]);
     return { iteration: this.iteration, lr, total, losses, gradNorm };
   }
 
