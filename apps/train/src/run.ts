@@ -79,14 +79,21 @@ export async function trainRun(config: TrainConfig, options: RunOptions): Promis
   );
 
   const model = await buildModel(config);
-  const trainer = new Trainer(model, {
-    lr: config.lr,
-    totalIterations: config.steps,
-    power: config.lrPower,
-    maxGradNorm: config.gradClip,
-    weightDecay: config.weightDecay,
-    checkpointActivations: config.checkpointActivations,
-  });
+  let trainer: Trainer;
+  try {
+    // Refuses up front a model whose training state cannot fit the backend (wasm32's 4 GiB).
+    trainer = new Trainer(model, {
+      lr: config.lr,
+      totalIterations: config.steps,
+      power: config.lrPower,
+      maxGradNorm: config.gradClip,
+      weightDecay: config.weightDecay,
+      checkpointActivations: config.checkpointActivations,
+    });
+  } catch (e) {
+    model.dispose();
+    throw e;
+  }
   const train = trainLoader(config);
   const val = valLoader(config);
   try {

@@ -21,7 +21,7 @@ import { spawnSync } from 'node:child_process';
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { registerWasmBackend, wasmThreadsCount } from '@cvm/backend';
-import { benchArgs, handheldTwoViewRig, median, timeOnce } from '@cvm/test-utils/bench';
+import { benchArgs, handheldTwoViewRig, median, timeOnce, wasmHeapBytes } from '@cvm/test-utils/bench';
 // The union package registers every stock gradient (tfjs-core alone has none).
 import '@tensorflow/tfjs';
 import { checkpointedGradients, type Segment } from '@cvm/nn';
@@ -51,13 +51,6 @@ async function timeIt(f: () => Promise<void>): Promise<{ first: number; median: 
   const times: number[] = [];
   for (let i = 0; i < runs; i++) times.push(await timeOnce(f));
   return { first, median: times.length ? median(times) : first };
-}
-
-/** Bytes of the wasm backend's linear memory (it only grows). */
-function wasmHeapBytes(): number {
-  const m = (tf.backend() as unknown as { wasm: { wasmMemory?: WebAssembly.Memory; HEAPU8: Uint8Array } })
-    .wasm;
-  return (m.wasmMemory?.buffer ?? m.HEAPU8.buffer).byteLength;
 }
 
 function inputs(h: number, w: number): tf.Tensor4D[] {
@@ -180,7 +173,7 @@ async function trainStep(model: CrossViewModule, size: string, checkpoint: boole
   return {
     ...t,
     peakTensorMiB: (info.peakBytes - before) / 2 ** 20,
-    heapMiB: wasmHeapBytes() / 2 ** 20,
+    heapMiB: wasmHeapBytes(tf.backend()) / 2 ** 20,
     leaked,
     kernels,
     atPeak: atPeak as { mib: number; rows: MemoryRow[]; live: number } | null,

@@ -1,4 +1,4 @@
-import { ImageRangeCheck, Module } from '@cvm/nn';
+import { ImageRangeCheck, Module, type Segment } from '@cvm/nn';
 import type * as tf from '@tensorflow/tfjs-core';
 
 /** Which checkpoint family an encoder belongs to (decides names, token layout and input statistics). */
@@ -51,6 +51,24 @@ export abstract class Encoder extends Module {
    * @returns one `[B, H/p, W/p, D]` map per read-out block (caller disposes)
    */
   abstract forwardIntermediates(images: tf.Tensor4D, options?: IntermediatesOptions): tf.Tensor4D[];
+
+  /**
+   * `forwardIntermediates` cut into segments for activation checkpointing (`checkpointedGradients` of
+   * `@cvm/nn`): running `segments` in order on `inputs` gives `forwardIntermediates(images, options)`'s
+   * maps, computed by the same code. This default is one segment (the whole pass); encoders whose
+   * blocks can be cut (`VisionTransformer`) override it.
+   * @param images `[B, H, W, 3]` RGB in `[0, 1]`
+   * @returns `inputs` (`[images]`) and the segments
+   */
+  forwardIntermediatesSegments(
+    images: tf.Tensor4D,
+    options: IntermediatesOptions = {},
+  ): { inputs: tf.Tensor[]; segments: Segment[] } {
+    return {
+      inputs: [images],
+      segments: [([x]) => this.forwardIntermediates(x as tf.Tensor4D, options)],
+    };
+  }
 
   /**
    * Buffers that are a function of the configuration (DINOv3's RoPE `periods`), freshly computed by name:

@@ -1,4 +1,4 @@
-import { LayerNorm, Module, ModuleList, normalizeImage, truncNormal } from '@cvm/nn';
+import { LayerNorm, Module, ModuleList, normalizeImage, type Segment, truncNormal } from '@cvm/nn';
 import * as tf from '@tensorflow/tfjs-core';
 import { Encoder, type IntermediatesOptions } from './encoder.js';
 import { swigluHidden, ViTBlock } from './layers/block.js';
@@ -247,16 +247,44 @@ export class VisionTransformer extends Encoder {
   }
 
   forwardIntermediates(images: tf.Tensor4D, options: IntermediatesOptions = {}): tf.Tensor4D[] {
-    const layers = this.checkLayers(options.layers ?? this.outLayers);
-    if (options.task !== undefined) {
-      throw new Error(`${this.constructor.name}: has no tasks (got task '${options.task}')`);
-    }
-    const norm = (options.norm ?? this.normIntermediates) && this.norm !== null;
-    const sorted = [...new Set(layers)].sort((a, b) => a - b);
+    const { layers, sorted, readOut } = this.readOutPlan(options);
     const maps = this.runBlocks(images, sorted[sorted.length - 1], (i, x, grid) =>
-      sorted.includes(i) ? [this.toMap(norm ? this.norm!.forward(x) : x, grid)] : [],
+      sorted.includes(i) ? [readOut(x, grid)] : [],
     ) as tf.Tensor4D[];
     return layers.map((l) => maps[sorted.indexOf(l)]);
+  }
+
+  /**
+   * `forwardIntermediates` cut at every block for activation checkpointing (`checkpointedGradients` of
+   * `@cvm/nn`): the embedding, then one segment per block up to the last read-out. The state between
+   * segments is the maps read out so far, then the tokens `[B, prefix + gh·gw, D]`; the last segment
+   * returns the maps in `layers` order. Each block's segment recomputes the RoPE tables (cheap) rather
+   * than receiving them. Same code as `forwardIntermediates`, so the same maps.
+   * @param images `[B, H, W, 3]` RGB in `[0, 1]`
+   * @example
+   * const { inputs, segments } = vit.forwardIntermediatesSegments(images);
+   * const loss: Segment = (maps) => [tf.addN(maps.map((m) => tf.mean(tf.square(m))))];
+   * const { value, grads } = checkpointedGradients([...segments, loss], inputs, vit.parameters());
+   */
+  override forwardIntermediatesSegments(
+    images: tf.Tensor4D,
+    options: IntermediatesOptions = {},
+  ): { inputs: tf.Tensor[]; segments: Segment[] } {
+    const { layers, sorted, readOut } = this.readOutPlan(options);
+    const grid = this.gridSize(images.shape[1], images.shape[2]);
+    const last = sorted[sorted.length - 1];
+    const blocks = Array.from(
+      { length: last + 1 },
+      (_, i): Segment =>
+        (state) =>
+          tf.tidy(() => {
+            const maps = state.slice(0, -1);
+            const x = this.blocks.get(i).forward(state[state.length - 1], this.rope(grid));
+            if (sorted.includes(i)) maps.push(readOut(x as tf.Tensor3D, grid));
+            return i < last ? [...maps, x] : layers.map((l) => maps[sorted.indexOf(l)]);
+          }),
+    );
+    return { inputs: [images], segments: [([ims]) => [this.embed(ims as tf.Tensor4D).tokens], ...blocks] };
   }
 
   /**
@@ -272,6 +300,24 @@ export class VisionTransformer extends Encoder {
       return [tf.slice(y, [0, 0, 0], [b, this.numPrefixTokens, d]), this.toMap(y, grid)];
     });
     return { prefix: prefix as tf.Tensor3D, patches: patches as tf.Tensor4D };
+  }
+
+  /** The read-out blocks of `forwardIntermediates(options)` (as given, and sorted without repeats) and the read-out. */
+  private readOutPlan(options: IntermediatesOptions): {
+    layers: readonly number[];
+    sorted: number[];
+    readOut: (x: tf.Tensor3D, grid: [number, number]) => tf.Tensor4D;
+  } {
+    const layers = this.checkLayers(options.layers ?? this.outLayers);
+    if (options.task !== undefined) {
+      throw new Error(`${this.constructor.name}: has no tasks (got task '${options.task}')`);
+    }
+    const norm = (options.norm ?? this.normIntermediates) && this.norm !== null;
+    return {
+      layers,
+      sorted: [...new Set(layers)].sort((a, b) => a - b),
+      readOut: (x, grid) => this.toMap(norm ? this.norm!.forward(x) : x, grid),
+    };
   }
 
   private checkLayers(layers: readonly number[]): readonly number[] {

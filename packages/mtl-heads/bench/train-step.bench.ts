@@ -1,5 +1,5 @@
 /**
- * `pnpm --filter @cvm/mtl-heads bench [--json] [--runs N=2] [--backends wasm,cpu] [--size 64x96] [--dim 64] [--cvm small|paper] [--paper] [--paper-backends wasm] [--paper-runs N=0]`
+ * `pnpm --filter @cvm/mtl-heads bench [--json] [--runs N=2] [--backends wasm,cpu] [--size 64x96] [--dim 64] [--cvm small|paper] [--paper] [--paper-backends wasm] [--paper-runs N=0] [--paper-rows 0,1,2,3] [--paper-checkpoint on|off]`
  *
  * Times one training step (forward, NYUD's weighted losses, backward, clip 10, AdamW + schedule) of the
  * 3D-aware multi-task model: 2 views, batch 1, NYUD's four heads with the CvM output fused at 1/4, and
@@ -13,19 +13,31 @@
  * CvM, 448×576) and the parts of it that fit where the whole does not (`PAPER_ROWS`), each on every
  * backend of `--paper-backends` (default: `--backends`) in its own child process (a wasm heap that runs out aborts its module for good;
  * the row then reports the out-of-memory with the live tensor bytes), and each restated in PyTorch with
- * its peak RSS. `--paper-runs` timed steps after the first (default 0: the first step only).
+ * its peak RSS. `--paper-runs` timed steps after the first (default 0: the first step only);
+ * `--paper-rows` which of `PAPER_ROWS` to run (default all). The paper rows train with activation
+ * checkpointing (`Trainer`'s `checkpointActivations`: the ViT per block, the CvM per layer, the heads
+ * per task) unless `--paper-checkpoint off`, and report the peaks of the tfjs process: live tensor buffers
+ * (weights, gradients and AdamW's state included), the wasm heap and the RSS. A row whose training state
+ * cannot fit the backend is refused before anything is allocated (`checkTrainingStateFits`), and its
+ * PyTorch restatement is then skipped (nothing to compare it with).
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type BackendName, selectBackend, wasmThreadsCount } from '@cvm/backend';
-import { activeBackends } from '@cvm/test-utils/bench';
+import { activeBackends, wasmHeapBytes } from '@cvm/test-utils/bench';
 import { createEncoder } from '@cvm/encoders';
 // The union package registers the cpu backend and every stock gradient (tfjs-core alone has none).
 import '@tensorflow/tfjs';
 import * as tf from '@tensorflow/tfjs-core';
-import { datasetTasks, type MultiScaleEncoder, MultiTaskModel, Trainer } from '../src/index.js';
+import {
+  datasetTasks,
+  type MultiScaleEncoder,
+  MultiTaskModel,
+  Trainer,
+  WASM32_HEAP_BYTES,
+} from '../src/index.js';
 import { TinyEncoder } from '../test/helpers.js';
 
 const args = process.argv.slice(2);
@@ -38,6 +50,9 @@ const runs = Number(flag('runs', '2'));
 const paperRuns = Number(flag('paper-runs', '0'));
 const backends = flag('backends', 'wasm,cpu').split(',');
 const paperBackends = flag('paper-backends', backends.join(',')).split(',');
+const paperCheckpoint = flag('paper-checkpoint', 'on');
+if (paperCheckpoint !== 'on' && paperCheckpoint !== 'off')
+  throw new Error(`--paper-checkpoint must be 'on' or 'off', got '${paperCheckpoint}'`);
 const [height, width] = flag('size', '64x96').split('x').map(Number);
 const dim = Number(flag('dim', '64'));
 const cvmSize = flag('cvm', 'small');
@@ -53,8 +68,6 @@ const SMALL_CVM = {
   upsamplerHidden: 64,
   depthRange: { near: 0.5, far: 10, count: 32 },
 };
-/** wasm32's address space: the wasm backend's heap cannot grow past it. */
-const WASM32_BYTES = 4 * 2 ** 30;
 const GiB = 2 ** 30;
 const log = (s: string): void => {
   if (!json) console.log(s);
@@ -68,6 +81,11 @@ const PAPER_ROWS: { encoder: 'vitb' | 'vitl'; cvm: CvmSize; h: number; w: number
   { encoder: 'vitl', cvm: 'paper', h: 448, w: 576 },
 ];
 const PRESET = { vitb: 'dinov3_vitb16', vitl: 'dinov3_vitl16' } as const;
+const paperRows = flag('paper-rows', PAPER_ROWS.map((_, i) => i).join(','))
+  .split(',')
+  .map(Number);
+if (!paperRows.every((i) => Number.isInteger(i) && i >= 0 && i < PAPER_ROWS.length))
+  throw new Error(`--paper-rows must be indices of PAPER_ROWS (0..${PAPER_ROWS.length - 1})`);
 
 interface Row {
   backend: string;
@@ -75,8 +93,54 @@ interface Row {
   firstMs: number;
   medianMs: number;
   parameters: number;
+  /** Trained with activation checkpointing. */
+  checkpoint: boolean;
+  /** Peaks of the process (GiB): live tensor bytes, the wasm heap (wasm only), the RSS. */
+  peakTensorGiB?: number;
+  wasmHeapGiB?: number;
+  maxRssGiB?: number;
   /** Set when the step could not run (the measured reason). */
   error?: string;
+}
+
+/**
+ * Peak of the bytes of tfjs's live tensor buffers from now on, each buffer once (`tf.memory().numBytes`
+ * counts a buffer again for every tensor sharing it: reshapes, the clones a gradient tape saves).
+ * Bench-only diagnostics: it watches the engine's buffer registry (`engine.state.tensorInfo`, not a
+ * public API), without changing what it holds. Buffers made before the call are not counted.
+ */
+function watchPeakTensorBytes(): () => number {
+  const registry = (tf.engine() as unknown as { state: { tensorInfo: WeakMap<object, { bytes: number }> } })
+    .state.tensorInfo;
+  const counted = new WeakMap<object, number>();
+  let live = 0;
+  let peak = 0;
+  const set = registry.set.bind(registry);
+  const remove = registry.delete.bind(registry);
+  registry.set = (dataId, info) => {
+    if (!counted.has(dataId)) {
+      counted.set(dataId, info.bytes);
+      live += info.bytes;
+      peak = Math.max(peak, live);
+    }
+    return set(dataId, info);
+  };
+  registry.delete = (dataId) => {
+    live -= counted.get(dataId) ?? 0;
+    counted.delete(dataId);
+    return remove(dataId);
+  };
+  return () => peak;
+}
+
+/** The process's peaks so far (GiB); `peakTensorBytes` from `watchPeakTensorBytes`. */
+function memoryPeaks(backend: string, peakTensorBytes: () => number) {
+  return {
+    peakTensorGiB: peakTensorBytes() / GiB,
+    wasmHeapGiB: backend === 'wasm' ? wasmHeapBytes(tf.backend()) / GiB : undefined,
+    // resourceUsage's maxRSS is in KiB.
+    maxRssGiB: process.resourceUsage().maxRSS / 2 ** 20,
+  };
 }
 
 async function timeStep(
@@ -87,6 +151,7 @@ async function timeStep(
   w: number,
   cvm: CvmSize,
   timedRuns: number,
+  checkpoint = false,
 ): Promise<Row> {
   const model = new MultiTaskModel(encoder, {
     tasks: datasetTasks('nyud'),
@@ -94,8 +159,11 @@ async function timeStep(
     cvmConfig: cvm === 'small' ? SMALL_CVM : {},
   });
   const parameters = model.numParameters();
-  // Weights, gradients and AdamW's two moments are 16 bytes a parameter before any activation.
-  if (backend === 'wasm' && parameters * 16 > WASM32_BYTES) {
+  let trainer: Trainer;
+  try {
+    // Refuses a model whose training state cannot fit the backend, before allocating it.
+    trainer = new Trainer(model, { checkpointActivations: checkpoint });
+  } catch (err) {
     model.dispose();
     return {
       backend,
@@ -103,10 +171,10 @@ async function timeStep(
       firstMs: Number.NaN,
       medianMs: Number.NaN,
       parameters,
-      error: `not run: ${(parameters / 1e6).toFixed(1)} M parameters × 16 B (weights, gradients, AdamW m and v) = ${((parameters * 16) / GiB).toFixed(2)} GiB > wasm32's 4 GiB heap`,
+      checkpoint,
+      error: `not run: ${(err as Error).message}`,
     };
   }
-  const trainer = new Trainer(model);
   const rand = (shape: number[], max: number, dtype: 'float32' | 'int32' = 'float32') =>
     tf.tidy(() =>
       dtype === 'int32'
@@ -159,6 +227,7 @@ async function timeStep(
     firstMs,
     medianMs: times.length ? times[Math.floor(times.length / 2)] : firstMs,
     parameters,
+    checkpoint,
   };
   tf.dispose([...images, ...Object.values(labels)]);
   trainer.dispose();
@@ -170,8 +239,11 @@ async function timeStep(
 function failure(backend: string, err: unknown): string {
   const message = err instanceof Error ? err.message : String(err);
   const live = `${(tf.memory().numBytes / GiB).toFixed(2)} GiB of live tensors`;
-  if (backend === 'wasm' && /Aborted\(|out of memory|Cannot enlarge memory/i.test(message)) {
-    return `out of memory: the wasm heap could not grow past wasm32's 4 GiB (${live} when the allocation failed)`;
+  if (
+    backend === 'wasm' &&
+    /Aborted\(|out of memory|Cannot enlarge memory|memory access out of bounds/i.test(message)
+  ) {
+    return `out of memory: the wasm heap could not grow past wasm32's ${WASM32_HEAP_BYTES / GiB} GiB (${live} when the allocation failed)`;
   }
   return `failed: ${message.split('\n')[0]} (${live})`;
 }
@@ -180,10 +252,14 @@ function failure(backend: string, err: unknown): string {
 async function paperRowChild(index: number, backend: string): Promise<void> {
   const { encoder, cvm, h, w } = PAPER_ROWS[index];
   const config = `${PRESET[encoder]} ${cvm === 'none' ? 'no CvM' : `${cvm} CvM`} ${h}x${w}`;
+  const checkpoint = paperCheckpoint === 'on';
   let row: Row;
+  let peak = () => tf.memory().numBytes;
   try {
     await selectBackend([backend as BackendName]);
-    row = await timeStep(backend, config, createEncoder(PRESET[encoder]), h, w, cvm, paperRuns);
+    peak = watchPeakTensorBytes();
+    const enc = createEncoder(PRESET[encoder]);
+    row = await timeStep(backend, config, enc, h, w, cvm, paperRuns, checkpoint);
   } catch (err) {
     row = {
       backend,
@@ -191,10 +267,11 @@ async function paperRowChild(index: number, backend: string): Promise<void> {
       firstMs: Number.NaN,
       medianMs: Number.NaN,
       parameters: 0,
+      checkpoint,
       error: failure(backend, err),
     };
   }
-  console.log(JSON.stringify(row));
+  console.log(JSON.stringify({ ...row, ...memoryPeaks(backend, peak) }));
   process.exit(0); // an aborted wasm module may keep worker threads alive
 }
 
@@ -212,6 +289,8 @@ function paperRow(index: number, backend: string): Row {
       backend,
       '--paper-runs',
       String(paperRuns),
+      '--paper-checkpoint',
+      paperCheckpoint,
     ],
     { encoding: 'utf8', maxBuffer: 1 << 26 },
   );
@@ -226,6 +305,7 @@ function paperRow(index: number, backend: string): Row {
       firstMs: Number.NaN,
       medianMs: Number.NaN,
       parameters: 0,
+      checkpoint: paperCheckpoint === 'on',
       error: `crashed (${why}): ${res.stderr.trim().split('\n').slice(-2).join(' | ')}`,
     };
   }
@@ -311,19 +391,24 @@ async function main(): Promise<void> {
   }
   const paper: { row: (typeof PAPER_ROWS)[number]; tfjs: Row[]; torch: TorchResult | null }[] = [];
   if (args.includes('--paper')) {
-    log(`paper configuration (${paperRuns ? `median of ${paperRuns} after the first step` : 'first step'}):`);
-    for (let i = 0; i < PAPER_ROWS.length; i++) {
+    log(
+      `paper configuration (${paperRuns ? `median of ${paperRuns} after the first step` : 'first step'}; activation checkpointing ${paperCheckpoint}):`,
+    );
+    for (const i of paperRows) {
       const row = PAPER_ROWS[i];
       const tfjs = paperBackends.map((b) => paperRow(i, b));
-      const pt = torchStep(row.h, row.w, tfjsThreads, {
-        encoder: row.encoder,
-        cvm: row.cvm,
-        runs: paperRuns,
-      });
+      const refused = tfjs.every((r) => r.error?.startsWith('not run'));
+      if (refused) log(`  pytorch: not run (no tfjs backend could run this row to compare with)`);
+      const pt = refused
+        ? null
+        : torchStep(row.h, row.w, tfjsThreads, { encoder: row.encoder, cvm: row.cvm, runs: paperRuns });
       paper.push({ row, tfjs, torch: pt });
+      const gib = (x: number | undefined) => (x === undefined ? '–' : `${x.toFixed(2)} GiB`);
       for (const r of tfjs) {
         const ratio = pt && !r.error ? ` (${(r.medianMs / pt.medianMs).toFixed(2)}x pytorch)` : '';
-        log(`  ${r.backend} ${r.config}: ${r.error ?? seconds(r.medianMs)}${ratio}`);
+        log(
+          `  ${r.backend} ${r.config}, checkpointing ${r.checkpoint ? 'on' : 'off'}: ${r.error ?? seconds(r.medianMs)}${ratio}\n    peaks: live tensors ${gib(r.peakTensorGiB)}, wasm heap ${gib(r.wasmHeapGiB)}, RSS ${gib(r.maxRssGiB)}`,
+        );
       }
       if (pt)
         log(

@@ -37,7 +37,11 @@ class ConvBnGelu extends Module {
     this.norm = this.registerModule('1', new BatchNorm2d(outChannels));
   }
   forward(x: tf.Tensor4D): tf.Tensor4D {
-    return tf.tidy(() => gelu(this.norm.forward(this.conv.forward(x))) as tf.Tensor4D);
+    return tf.tidy(() => this.normGelu(this.conv.forward(x)));
+  }
+  /** What follows the convolution: BatchNorm, GELU. */
+  normGelu(x: tf.Tensor4D): tf.Tensor4D {
+    return tf.tidy(() => gelu(this.norm.forward(x)) as tf.Tensor4D);
   }
 }
 
@@ -134,6 +138,20 @@ export class DecodeHead extends Module {
     imageSize: readonly [number, number],
     cvm?: tf.Tensor | null,
   ): tf.Tensor4D {
+    return tf.tidy(() => this.finish(this.fuse(features, imageSize, cvm), imageSize));
+  }
+
+  /**
+   * `forward` up to `linear_fuse`'s convolution (before its BatchNorm): `forward(f, size, cvm)` is
+   * `finish(fuse(f, size, cvm), size)`. The cut of activation checkpointing inside a head: at 448×576
+   * with ViT-B its `[B,112,144,768]` tensors are on both sides of it. Arguments as `forward`'s.
+   * @returns `[B,h',w',D]` at the fusion resolution
+   */
+  fuse(
+    features: readonly tf.Tensor[],
+    imageSize: readonly [number, number],
+    cvm?: tf.Tensor | null,
+  ): tf.Tensor4D {
     if (!Array.isArray(features) || features.length !== 4) {
       throw new Error(
         `DecodeHead: features must be 4 encoder maps, got ${Array.isArray(features) ? features.length : typeof features}`,
@@ -170,9 +188,23 @@ export class DecodeHead extends Module {
         resizeTo(this.linears.get(i).forward(f) as tf.Tensor4D, size),
       );
       if (cvm && this.cvmNorm) parts.push(this.cvmNorm.forward(resizeTo(cvm as tf.Tensor4D, size)));
-      const fused = this.linearFuse.forward(tf.concat(parts, 3) as tf.Tensor4D);
-      return interpolateBilinear(this.lastConv.forward(fused), [height, width]);
+      return this.linearFuse.conv.forward(tf.concat(parts, 3) as tf.Tensor4D);
     });
+  }
+
+  /**
+   * The rest of `forward` after `fuse`: `linear_fuse`'s BatchNorm and GELU, `last_conv`, the resize.
+   * @param convolved `[B,h',w',D]`, `fuse`'s output
+   * @param imageSize `[H, W]`, as given to `fuse`
+   * @returns `[B,H,W,numClasses]`
+   */
+  finish(convolved: tf.Tensor, imageSize: readonly [number, number]): tf.Tensor4D {
+    return tf.tidy(() =>
+      interpolateBilinear(this.lastConv.forward(this.linearFuse.normGelu(convolved as tf.Tensor4D)), [
+        imageSize[0],
+        imageSize[1],
+      ]),
+    );
   }
 }
 

@@ -1,4 +1,4 @@
-import type { Module } from '@cvm/nn';
+import type { Module, Segment } from '@cvm/nn';
 import type * as tf from '@tensorflow/tfjs-core';
 
 /**
@@ -15,6 +15,12 @@ export interface MultiScaleEncoder extends Module {
    * @returns four `[B,h,w,D]` maps (new tensors, owned by the caller)
    */
   forwardIntermediates(images: tf.Tensor4D): tf.Tensor4D[];
+  /**
+   * `forwardIntermediates` cut into segments for activation checkpointing (`@cvm/encoders`' ViT: one
+   * per block): running `segments` in order on `inputs` (`[images]`) gives its four maps. Without it,
+   * the checkpointed step keeps the encoder as one segment.
+   */
+  forwardIntermediatesSegments?(images: tf.Tensor4D): { inputs: tf.Tensor[]; segments: Segment[] };
   /** Task names with their own features (SAK's routers); empty or absent for task-agnostic encoders. */
   readonly tasks?: readonly string[];
   /**

@@ -27,3 +27,5 @@ export { datasetTasks, taskDefinition } from './tasks.js';
 export { loadSakHead, loadSakHeads } from './sak-weights.js';
 export type { StepReport, TrainBatch, TrainerOptions } from './train-step.js';
 export { Trainer } from './train-step.js';
+export type { TrainingState } from './training-memory.js';
+export { checkTrainingStateFits, trainingStateBytes, WASM32_HEAP_BYTES } from './training-memory.js';

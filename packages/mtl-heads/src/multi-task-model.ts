@@ -200,9 +200,10 @@ export class MultiTaskModel extends Module {
 
   /**
    * `forward` cut into segments for activation checkpointing (`checkpointedGradients` of `@cvm/nn`):
-   * the encoder (one segment), the CvM's own segments (`CrossViewModule.forwardSegments`; the encoder
-   * maps are passed through them), then the heads. Running `segments` in order on `inputs` gives
-   * `forward`'s outputs as an array in `tasks` order, computed by the same code.
+   * the encoder's own segments (`forwardIntermediatesSegments`, one per ViT block; one segment for an
+   * encoder without them or with per-task features), the CvM's (`CrossViewModule.forwardSegments`;
+   * the encoder maps are passed through them), then two per task head (`DecodeHead.fuse`, `finish`). Running `segments` in order on
+   * `inputs` gives `forward`'s outputs as an array in `tasks` order, computed by the same code.
    * @returns `inputs` (the images), the segments, and the task of each final output
    * @example
    * const { inputs, segments, tasks } = model.forwardSegments([ref, nbr], cams);
@@ -216,23 +217,65 @@ export class MultiTaskModel extends Module {
     const size = this.checkImages(images);
     const names = this.tasks.map((t) => t.name);
     const cvm = this.cvm ? this.cvm.forwardSegments(images, cameras) : null;
-    // State after the encoder: every task's 4 maps (task-major), then the images for the CvM.
+    const encoder = this.encoderSegments(images[0] as tf.Tensor4D);
+    // While the encoder runs, the CvM's images ride in front of its state; after it, the state is every
+    // task's 4 maps (task-major), then the images for the CvM, then (after the CvM) its outputs per view.
+    const carried = cvm ? images.length : 0;
     const mapCount = 4 * names.length;
-    const encoder: Segment = (ims) => {
-      const maps = this.encoderMaps(ims[0] as tf.Tensor4D);
-      return [...names.flatMap((n) => maps[n]), ...(cvm ? ims : [])];
-    };
-    const heads: Segment = (state) => {
-      const maps = Object.fromEntries(
-        names.map((n, i) => [n, state.slice(4 * i, 4 * i + 4) as tf.Tensor4D[]]),
-      );
-      const out = this.decode(maps, size, cvm ? (state[mapCount] as tf.Tensor4D) : null);
-      return names.map((n) => out[n] as tf.Tensor);
-    };
+    const encoderSegments = encoder.segments.map(
+      (segment, j): Segment =>
+        (state) => {
+          const ims = j === 0 ? (cvm ? state : []) : state.slice(0, carried);
+          const out = segment(j === 0 ? [state[0]] : state.slice(carried));
+          if (j < encoder.segments.length - 1) return [...ims, ...out];
+          if (!encoder.perTask && out.length !== 4)
+            throw new Error(`MultiTaskModel: the encoder must return 4 maps, got ${out.length}`);
+          return [...(encoder.perTask ? out : names.flatMap(() => out)), ...ims];
+        },
+    );
+    // Two per head, cut after its fusion convolution (`DecodeHead.fuse` / `finish`): that
+    // convolution's output rides at the end of the state between them.
+    const heads = names.flatMap((name, i): Segment[] => [
+      (state) => {
+        const maps = state.slice(4 * i, 4 * i + 4) as tf.Tensor4D[];
+        return [...state, this.head(name).fuse(maps, size, cvm ? (state[mapCount] as tf.Tensor4D) : null)];
+      },
+      (state) => {
+        const out = this.head(name).finish(state[state.length - 1], size);
+        const rest = state.slice(0, -1);
+        return i < names.length - 1 ? [...rest, out] : [...rest.slice(mapCount + carried), out];
+      },
+    ]);
     return {
       inputs: [...images],
-      segments: [encoder, ...(cvm ? cvm.segments.map((s) => passThrough(mapCount, s)) : []), heads],
+      segments: [
+        ...encoderSegments,
+        ...(cvm ? cvm.segments.map((s) => passThrough(mapCount, s)) : []),
+        ...heads,
+      ],
       tasks: names,
+    };
+  }
+
+  /**
+   * The encoder's part of `forwardSegments`, on `[ref]`: its own segments giving the 4 shared maps, or
+   * one segment giving every task's maps (task-major) for an encoder with per-task features or without
+   * `forwardIntermediatesSegments`.
+   */
+  private encoderSegments(ref: tf.Tensor4D): { segments: Segment[]; perTask: boolean } {
+    const enc = this.backbone;
+    if (!enc.tasks?.length && enc.forwardIntermediatesSegments) {
+      return { segments: enc.forwardIntermediatesSegments(ref).segments, perTask: false };
+    }
+    const names = this.tasks.map((t) => t.name);
+    return {
+      segments: [
+        ([x]) => {
+          const maps = this.encoderMaps(x as tf.Tensor4D);
+          return names.flatMap((n) => maps[n]);
+        },
+      ],
+      perTask: true,
     };
   }
 

@@ -11,6 +11,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { multiTaskLoss } from './multi-task-loss.js';
 import type { MultiTaskModel } from './multi-task-model.js';
 import type { TaskName } from './tasks.js';
+import { checkTrainingStateFits } from './training-memory.js';
 
 /** The optimisation schedule; defaults are the protocol's (SAK stage 2, paper §A6.1). */
 export interface TrainerOptions extends Omit<AdamWOptions, 'lr'> {
@@ -52,7 +53,9 @@ export interface StepReport {
 /**
  * The protocol's training loop body: forward, weighted multi-task loss, backward over every trainable
  * parameter, `clip_grad_norm_` at 10, AdamW (lr 2e-5, weight decay 1e-6 on every parameter) with the
- * per-iteration polynomial schedule. Puts the model in training mode; leaks no tensors.
+ * per-iteration polynomial schedule. Puts the model in training mode; leaks no tensors. On the wasm
+ * backend a model whose training state cannot fit wasm32's 4 GiB heap is refused at construction
+ * (`checkTrainingStateFits`), before anything is allocated.
  * Weight decay on everything and one parameter group are SAK's choices. SAK's stage-2 distillation
  * term (against its frozen teachers) is not part of this loss.
  * @example
@@ -85,6 +88,7 @@ export class Trainer {
     if (!Number.isInteger(totalIterations) || totalIterations < 1) {
       throw new Error(`Trainer: totalIterations must be a positive integer, got ${totalIterations}`);
     }
+    checkTrainingStateFits(model);
     const params = model.namedParameters().filter(([, v]) => v.trainable);
     this.optimizer = new AdamW(params, { ...adam, lr, weightDecay });
     this.baseLr = lr;
@@ -108,6 +112,8 @@ export class Trainer {
       ? checkpointedLossGradients(model, batch, vars)
       : lossGradients(model, batch, vars);
     const clipped = clipGradNorm(this.optimizer.gradsByName(grads), this.maxGradNorm);
+    // The raw gradients are not needed past clipping: free them before the update (a model's size).
+    tf.dispose(Object.values(grads));
     this.optimizer.step(clipped.grads);
     this.iteration += 1;
     const [total, gradNorm, ...taskValues] = await Promise.all(
@@ -116,13 +122,7 @@ export class Trainer {
       ),
     );
     const losses = Object.fromEntries(Object.keys(parts).map((k, i) => [k, taskValues[i]]));
-    tf.dispose([
-      value,
-      clipped.totalNorm,
-      ...Object.values(grads),
-      ...Object.values(clipped.grads),
-      ...Object.values(parts),
-    ]);
+    tf.dispose([value, clipped.totalNorm, ...Object.values(clipped.grads), ...Object.values(parts)]);
     return { iteration: this.iteration, lr, total, losses, gradNorm };
   }
 

@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { isRecomputing } from './checkpoint.js';
 import { Module } from './module.js';
+import { standardize } from './normalization.js';
 
 /** Options of `BatchNorm2d`, with PyTorch's meaning and defaults. */
 export interface BatchNorm2dOptions {
@@ -70,10 +71,11 @@ export class BatchNorm2d extends Module {
       throw new Error(`BatchNorm2d: training needs more than one value per channel, got x [${x.shape}]`);
     }
     return tf.tidy(() => {
-      let mean: tf.Tensor;
-      let variance: tf.Tensor;
+      let y: tf.Tensor;
       if (useBatch) {
-        ({ mean, variance } = tf.moments(x, [0, 1, 2]));
+        // Batch statistics: `standardize`'s compact backward keeps x and ŷ only (the composite kept
+        // about six tensors of x's size on the tape, the largest of a SAK head at 448×576).
+        y = standardize(x, [0, 1, 2], this.eps);
         // Once per step: not again when activation checkpointing recomputes this layer.
         if (
           this.training &&
@@ -82,13 +84,14 @@ export class BatchNorm2d extends Module {
           this.numBatchesTracked &&
           !isRecomputing()
         ) {
+          const [mean, variance] = batchMoments(x);
           this.updateRunningStats(mean, variance, n);
         }
       } else {
-        mean = this.runningMean as tf.Variable;
-        variance = this.runningVar as tf.Variable;
+        const mean = this.runningMean as tf.Variable;
+        const variance = this.runningVar as tf.Variable;
+        y = tf.mul(tf.sub(x, mean), tf.rsqrt(tf.add(variance, this.eps)));
       }
-      let y = tf.mul(tf.sub(x, mean), tf.rsqrt(tf.add(variance, this.eps)));
       if (this.weight) y = tf.mul(y, this.weight);
       if (this.bias) y = tf.add(y, this.bias);
       return y as tf.Tensor4D;
@@ -105,4 +108,23 @@ export class BatchNorm2d extends Module {
     rv.assign(tf.add(tf.mul(rv, 1 - m), tf.mul(unbiased, m)));
     nb.assign(tf.add(nb, tf.scalar(1, 'int32')));
   }
+}
+
+/**
+ * Mean and biased variance `[C]` of `x` `[B,H,W,C]` over `[B,H,W]`, computed off the gradient tape
+ * (inside a custom gradient's forward, whose ops are not recorded; the running statistics are state,
+ * never differentiated), so that no x-sized intermediate of `tf.moments` is kept for a backward pass.
+ */
+function batchMoments(x: tf.Tensor): [tf.Tensor, tf.Tensor] {
+  const op = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
+    const input = args[0] as tf.Tensor;
+    return {
+      value: tf.tidy(() => {
+        const { mean, variance } = tf.moments(input, [0, 1, 2]);
+        return tf.stack([mean, variance]);
+      }),
+      gradFunc: () => tf.zerosLike(input),
+    };
+  }) as (input: tf.Tensor) => tf.Tensor;
+  return tf.unstack(op(x)) as [tf.Tensor, tf.Tensor];
 }

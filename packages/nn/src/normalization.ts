@@ -2,11 +2,12 @@ import * as tf from '@tensorflow/tfjs-core';
 import { Module } from './module.js';
 
 /**
- * `(x − mean) / √(var + eps)` over `axes`, with a backward that keeps only `x` and the output ŷ (which
- * the next op keeps anyway) instead of the five or so tensors of that size stock autodiff of the
- * composite keeps: dx = rstd · (dy − mean(dy) − ŷ · mean(dy · ŷ)), rstd recomputed from `x`.
+ * `(x − mean) / √(var + eps)` over `axes` (biased variance), with a backward that keeps only `x` and
+ * the output ŷ (which the next op keeps anyway) instead of the five or so tensors of that size stock
+ * autodiff of the composite keeps: dx = rstd · (dy − mean(dy) − ŷ · mean(dy · ŷ)), rstd recomputed
+ * from `x`. The one home of this normalisation (LayerNorm, InstanceNorm, BatchNorm's batch statistics).
  */
-function standardize(x: tf.Tensor, axes: number[], eps: number): tf.Tensor {
+export function standardize(x: tf.Tensor, axes: number[], eps: number): tf.Tensor {
   const rstdOf = (t: tf.Tensor) => tf.rsqrt(tf.add(tf.moments(t, axes, true).variance, eps));
   const op = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
     const input = args[0] as tf.Tensor;

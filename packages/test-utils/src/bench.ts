@@ -52,6 +52,15 @@ export async function medianSeconds(fn: () => Promise<void>, runs: number): Prom
   return median(times);
 }
 
+/**
+ * Bytes of the wasm backend's linear memory: it only grows, so this is the process's high-water mark
+ * so far. Pass `tf.backend()` (this module does not import tfjs).
+ */
+export function wasmHeapBytes(wasmBackend: unknown): number {
+  const m = (wasmBackend as { wasm: { wasmMemory?: WebAssembly.Memory; HEAPU8: Uint8Array } }).wasm;
+  return (m.wasmMemory?.buffer ?? m.HEAPU8.buffer).byteLength;
+}
+
 /** A pinhole camera and two camera-to-world poses (view 0 at the origin), as plain arrays. */
 export interface CameraRig {
   /** 3×3 intrinsics at the bench's resolution. */

@@ -28,7 +28,8 @@ export function clipGradNorm<G extends Record<string, tf.Tensor> | tf.Tensor[]>(
     ? grads.map((g, i) => [String(i), g])
     : Object.entries(grads);
   return tf.tidy(() => {
-    const squares = entries.map(([, g]) => tf.sum(tf.square(g)));
+    // Each square in its own scope: held to the end of this one, they would double the gradients' memory.
+    const squares = entries.map(([, g]) => tf.tidy(() => tf.sum(tf.square(g))));
     const totalNorm = (squares.length ? tf.sqrt(tf.addN(squares)) : tf.scalar(0)) as tf.Scalar;
     const coef = tf.minimum(tf.div(maxNorm, tf.add(totalNorm, 1e-6)), 1);
     const scaled = entries.map(([k, g]) => [k, tf.mul(g, coef)] as const);
