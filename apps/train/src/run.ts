@@ -4,7 +4,7 @@ import '@tensorflow/tfjs';
 import { existsSync, mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { splitMultiViewBatch } from '@cvm/cvm-module';
-import type { Batch } from '@cvm/datasets/node';
+import type { Batch, DataLoader } from '@cvm/datasets/node';
 import { batchToTensors, disposeBatchTensors } from '@cvm/datasets/tfjs';
 import { deltaMtl, type TaskScores } from '@cvm/metrics';
 import { Trainer } from '@cvm/mtl-heads';
@@ -61,6 +61,17 @@ function finite(scores: Record<string, number | undefined>): Record<string, numb
   >;
 }
 
+/** The run's train and val loaders; the first is closed again when the second cannot be opened. */
+async function openLoaders(config: TrainConfig): Promise<{ train: DataLoader; val: DataLoader }> {
+  const train = trainLoader(config);
+  try {
+    return { train, val: valLoader(config) };
+  } catch (e) {
+    await train.close();
+    throw e;
+  }
+}
+
 /**
  * Trains one model as `config` says, evaluating every `evalEvery` steps and at the end, writing the run
  * directory (config, checkpoints, metrics.jsonl, plots, prediction images, report.html).
@@ -72,12 +83,8 @@ export async function trainRun(config: TrainConfig, options: RunOptions): Promis
     throw new Error(
       `run directory '${dir}' already holds a run: continue it with --resume ${config.runDir}, or pick another --run-dir`,
     );
-  mkdirSync(join(dir, 'checkpoints'), { recursive: true });
-  await writeFileAtomic(
-    join(dir, RUN_FILES.config),
-    new TextEncoder().encode(`${JSON.stringify(config, null, 2)}\n`),
-  );
-
+  // The model, the trainer and the loaders come first: a run refused by any of them (a checkpoint of
+  // another architecture, a state too large for the backend, a missing dataset) leaves nothing on disk.
   const model = await buildModel(config);
   let trainer: Trainer;
   try {
@@ -94,9 +101,17 @@ export async function trainRun(config: TrainConfig, options: RunOptions): Promis
     model.dispose();
     throw e;
   }
-  const train = trainLoader(config);
-  const val = valLoader(config);
+  const { train, val } = await openLoaders(config).catch((e) => {
+    trainer.dispose();
+    model.dispose();
+    throw e;
+  });
   try {
+    mkdirSync(join(dir, 'checkpoints'), { recursive: true });
+    await writeFileAtomic(
+      join(dir, RUN_FILES.config),
+      new TextEncoder().encode(`${JSON.stringify(config, null, 2)}\n`),
+    );
     let start: CheckpointState | undefined;
     if (options.resume) {
       removePartialCheckpoints(dir);

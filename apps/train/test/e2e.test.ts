@@ -231,6 +231,19 @@ describe('train CLI, end to end on the tiny preset', () => {
     const r2 = await inProcess(['eval', torn, '--backend', 'cpu']);
     expect(r2.code).toBe(1);
     expect(r2.stderr).toMatch(/is corrupted: model\.safetensors/);
+
+    // A new run whose model cannot be built (encoder weights of another model) leaves no run directory.
+    const refused = join(tmp, 'refused');
+    const r3 = await inProcess([
+      ...TINY,
+      '--encoder-weights',
+      join(torn, 'model.safetensors'),
+      '--run-dir',
+      refused,
+    ]);
+    expect(r3.code).toBe(1);
+    expect(r3.stderr).toMatch(/--encoder-weights/);
+    expect(existsSync(refused)).toBe(false);
   });
 
   it('gives clear errors for an unknown preset, a missing dataset folder and an unknown flag', async () => {
