@@ -6,7 +6,8 @@
  * reference's scene: the share of reference pixels that land inside a neighbour, and the share whose
  * surface the neighbour actually sees there (its rendered depth agrees within 5%: not occluded, and the
  * camera not outside the room), and how many neighbours stopped at a wall short of s times their baseline.
- * `pnpm --filter train parallax [-- --size 64x96 --views 2 --scenes 64 --baseline-scale 1]`.
+ * The depth line gives percentiles of every reference pixel's depth: what `--depth-range` should cover.
+ * `pnpm --filter train parallax [-- --size 64x96 --views 2 --scenes 64 --split train --baseline-scale 1]`.
  */
 import { parseArgs } from 'node:util';
 import { SyntheticWorld } from '@cvm/datasets';
@@ -17,6 +18,7 @@ const { values } = parseArgs({
     views: { type: 'string', default: '2' },
     scenes: { type: 'string', default: '64' },
     seed: { type: 'string', default: '0' },
+    split: { type: 'string', default: 'train' },
     'baseline-scale': { type: 'string', default: '1' },
   },
   args: process.argv.slice(2).filter((a, i) => !(i === 0 && a === '--')),
@@ -27,12 +29,15 @@ const scenes = Number(values.scenes);
 const baselineScale = Number(values['baseline-scale']);
 if (!(baselineScale > 0) || !Number.isFinite(baselineScale))
   throw new Error(`--baseline-scale: expected a positive number, got '${values['baseline-scale']}'`);
+const split = values.split as string;
+if (split !== 'train' && split !== 'val') throw new Error(`--split: expected train or val, got '${split}'`);
 const world = new SyntheticWorld({
   seed: Number(values.seed),
   height,
   width,
   views,
   trainScenes: scenes,
+  valScenes: scenes,
   labelsForAllViews: true,
 });
 
@@ -59,17 +64,19 @@ function project(
 const flows: number[] = [];
 const parallax: number[] = [];
 const baselines: number[] = [];
+const depths: number[] = [];
 let stopped = 0;
 let points = 0;
 let inside = 0;
 let seen = 0;
 for (let s = 0; s < scenes; s++) {
-  const sample = world.sample('train', s, { baselineScale });
-  const { clip } = world.scene('train', s);
-  const offsets = world.viewOffsets('train', s);
+  const sample = world.sample(split, s, { baselineScale });
+  const { clip } = world.scene(split, s);
+  const offsets = world.viewOffsets(split, s);
   const ref = sample.views[0];
   const c0 = [ref.cameraToWorld[3], ref.cameraToWorld[7], ref.cameraToWorld[11]];
   const depth = ref.labels?.depth as Float32Array;
+  for (const z of depth) if (z > 0) depths.push(z);
   for (const [v, nbr] of sample.views.entries()) {
     if (v === 0) continue;
     const c = [nbr.cameraToWorld[3], nbr.cameraToWorld[7], nbr.cameraToWorld[11]];
@@ -105,7 +112,10 @@ const fmt = (a: number[]) =>
   `median ${q(a, 0.5).toFixed(2)}, p10 ${q(a, 0.1).toFixed(2)}, p90 ${q(a, 0.9).toFixed(2)}`;
 const pct = (n: number) => `${((100 * n) / points).toFixed(0)}%`;
 console.log(
-  `${scenes} scenes at ${height}x${width}, ${views} views, baseline scale ${baselineScale}; camera baseline (m): ${fmt(baselines)}`,
+  `${scenes} ${split} scenes at ${height}x${width}, ${views} views, baseline scale ${baselineScale}; camera baseline (m): ${fmt(baselines)}`,
+);
+console.log(
+  `reference depth (m), every pixel: ${[0.005, 0.01, 0.1, 0.5, 0.9, 0.99, 0.995].map((p) => `p${100 * p} ${q(depths, p).toFixed(2)}`).join(', ')}; min ${q(depths, 0).toFixed(2)}, max ${q(depths, 1).toFixed(2)}`,
 );
 console.log(`displacement of a reference pixel in a neighbour, in cost-volume pixels (1/8): ${fmt(flows)}`);
 console.log(`parallax between depth z and 2z, in cost-volume pixels: ${fmt(parallax)}`);

@@ -1,16 +1,19 @@
-import { CVM_SIZE_PRESETS, type CrossViewModuleConfig } from '@cvm/cvm-module';
+import { type CrossViewModuleConfig, CVM_SIZE_PRESETS } from '@cvm/cvm-module';
 import { createEncoder, loadCheckpoint } from '@cvm/encoders';
+import { DEPTH_PRESETS } from '@cvm/geometry';
 import type { TaskName } from '@cvm/metrics';
 import { type CvmVariant, datasetTasks, MultiTaskModel, type TaskDefinition } from '@cvm/mtl-heads';
 import { manualSeed } from '@cvm/nn';
-import type { CvmModeName, TrainConfig } from './config.js';
+import { type CvmModeName, DEFAULTS, type TrainConfig } from './config.js';
 
-/** The CvM configuration of a run (its size, with `depthCandidates` applied). */
+/** The CvM configuration of a run: its size, with `depthRange` and `depthCandidates` applied. */
 export function cvmConfig(config: TrainConfig): Omit<CrossViewModuleConfig, 'mode'> {
   const base = CVM_SIZE_PRESETS[config.cvmSize];
-  if (config.depthCandidates === null) return base;
-  const range = typeof base.depthRange === 'object' ? base.depthRange : { near: 0.5, far: 10 };
-  return { ...base, depthRange: { near: range.near, far: range.far, count: config.depthCandidates } };
+  const sized = base.depthRange ?? 'indoor';
+  const count = config.depthCandidates ?? (typeof sized === 'object' ? sized : DEPTH_PRESETS[sized]).count;
+  // A checkpoint saved before `depthRange` was configurable was built with the default range.
+  const [near, far] = config.depthRange ?? DEFAULTS.depthRange;
+  return { ...base, depthRange: { near, far, count } };
 }
 
 /** The model's CvM variant for a command-line mode. */

@@ -69,6 +69,9 @@ describe('ablation table', () => {
     expect(other.stderr).toMatch(
       /baseline-seed0' holds a run with another configuration \(baselineScale 1 there, 2 now\): pick another --run-dir/,
     );
+    const range = await cli([...args, '--run-dir', tmp, '--depth-range', '1,6']);
+    expect(range.code).toBe(1);
+    expect(range.stderr).toContain('(depthRange [0.5,10] there, [1,6] now): pick another --run-dir');
     const some = await cli([...args, '--run-dir', tmp, '--rows', 'baseline,cvm']);
     expect(some.code).toBe(0);
     expect(some.stdout.match(/finished earlier/g)).toHaveLength(4);
