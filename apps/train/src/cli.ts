@@ -2,9 +2,9 @@ import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
-import { type BackendName, selectBackend } from '@cvm/backend';
 import { formatTable, type TableRow } from '@cvm/metrics';
 import { parseAblationRows, runAblation } from './ablation.js';
+import { activateBackend } from './backend.js';
 import { listCheckpoints, loadCheckpointInto, readCheckpointMeta } from './checkpoint.js';
 import {
   configFilePreset,
@@ -51,17 +51,6 @@ function parse(argv: readonly string[]) {
     if (typeof raw === 'string') (flags as Record<string, unknown>)[o.key] = o.parse(raw, o.flag);
   }
   return { values: values as Record<string, string | boolean | undefined>, positionals, flags };
-}
-
-/** Activates the configured backend (or the fastest available) and says which and why. */
-async function activateBackend(name: string): Promise<string> {
-  // `auto` is @cvm/backend's default order: tfjs-node, WebGPU on a real GPU (a software adapter such as
-  // SwiftShader is skipped: slower than wasm), threaded wasm, cpu.
-  const choice = await selectBackend(name === 'auto' ? undefined : [name as BackendName]);
-  console.log(
-    `backend: ${choice.name} (${name === 'auto' ? `auto: ${choice.why}` : 'asked for with --backend'})`,
-  );
-  return choice.name;
 }
 
 function row(r: RunResult | { label: string; scores: Record<string, number>; deltaMtl?: number }): TableRow {

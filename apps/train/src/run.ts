@@ -7,10 +7,11 @@ import { splitMultiViewBatch } from '@cvm/cvm-module';
 import type { Batch, DataLoader } from '@cvm/datasets/node';
 import { batchToTensors, disposeBatchTensors } from '@cvm/datasets/tfjs';
 import { deltaMtl, type TaskScores } from '@cvm/metrics';
-import { Trainer } from '@cvm/mtl-heads';
+import { Trainer, trainingStateBytes } from '@cvm/mtl-heads';
 import { writeFileAtomic } from '@cvm/nn/node';
 import * as tf from '@tensorflow/tfjs-core';
 import { writeArtifacts } from './artifacts.js';
+import { fitBackendToModel } from './backend.js';
 import {
   type CheckpointState,
   listCheckpoints,
@@ -88,6 +89,7 @@ export async function trainRun(config: TrainConfig, options: RunOptions): Promis
   const model = await buildModel(config);
   let trainer: Trainer;
   try {
+    await fitBackendToModel(config.backend, trainingStateBytes(model).bytes);
     // Refuses up front a model whose training state cannot fit the backend (wasm32's 4 GiB).
     trainer = new Trainer(model, {
       lr: config.lr,
