@@ -170,17 +170,95 @@ describe('cpu-xnnpack kernels against cpu', () => {
     );
   });
 
-  it('int32 matMul stays exact', async () => {
-    const [y] = await on(CPU_XNNPACK, () => [
-      tf.tidy(() =>
-        tf.cast(
-          tf.matMul(tf.tensor2d([[1, 2]], [1, 2], 'int32'), tf.tensor2d([[3], [4]], [2, 1], 'int32')),
-          'float32',
-        ),
-      ),
-    ]);
-    expect(Array.from(y!)).toEqual([11]);
+  it('int32 matMul stays int32 and exact beyond float32 (cpu runs it)', async () => {
+    await tf.setBackend(CPU_XNNPACK);
+    const a = tf.tensor2d([[4096, 1]], [1, 2], 'int32');
+    const b = tf.tensor2d([[4097], [3]], [2, 1], 'int32');
+    const y = tf.matMul(a, b);
+    expect(y.dtype).toBe('int32');
+    expect(Array.from(await y.data())).toEqual([4096 * 4097 + 3]); // 16781315: float32 would give …16
+    tf.dispose([a, b, y]);
   });
+});
+
+describe('cpu-xnnpack runs on cpu what the heap would get wrong', () => {
+  const cases: [string, () => tf.Tensor[]][] = [
+    [
+      'rank 7 broadcast arithmetic and padding (XNNPACK stops at rank 6)',
+      () => {
+        const x = tf.reshape(tf.range(0, 2 * 3 * 64), [2, 1, 3, 1, 4, 4, 4]);
+        const c = tf.reshape(tf.range(0, 2 * 5), [1, 2, 1, 5, 1, 1, 1]);
+        return [
+          tf.add(x, c),
+          tf.mul(x, c),
+          tf.pad(tf.reshape(tf.range(0, 8), [1, 1, 2, 1, 2, 1, 2]), [
+            [0, 0],
+            [0, 0],
+            [1, 0],
+            [0, 0],
+            [0, 1],
+            [0, 0],
+            [1, 1],
+          ]),
+        ];
+      },
+    ],
+    [
+      'reductions of an empty tensor (wasm leaves its output unwritten)',
+      () => {
+        tf.dispose(tf.matMul(seededUniform([64, 64], 1), seededUniform([64, 64], 2))); // leaves data on the heap
+        return [tf.sum(tf.zeros([4096, 0]), 1), tf.mean(tf.zeros([4, 0]), 1)];
+      },
+    ],
+    [
+      'fused matMul with a broadcast bias, PReLU slopes per row, and NaN through ReLU',
+      () => {
+        const a = seededUniform([4, 3], 1);
+        const b = seededUniform([3, 5], 2);
+        const nan = tf.tensor2d([[Number.NaN, 1, 2]]);
+        return [
+          tf.fused.matMul({ a, b, bias: tf.tensor1d([0.5]) }),
+          tf.fused.matMul({
+            a,
+            b: tf.neg(b),
+            activation: 'prelu',
+            preluActivationWeights: tf.tensor2d([[0.5], [0.25], [1], [2]]),
+          }),
+          tf.fused.matMul({ a: nan, b, activation: 'relu' }),
+          tf.fused.matMul({
+            a,
+            b,
+            bias: seededUniform([5], 3),
+            activation: 'leakyrelu',
+            leakyreluAlpha: 0.3,
+          }),
+          tf.fused.conv2d({
+            x: seededUniform([1, 5, 6, 3], 4) as tf.Tensor4D,
+            filter: seededUniform([3, 3, 3, 4], 5) as tf.Tensor4D,
+            strides: 1,
+            pad: 'same',
+            bias: tf.scalar(0.25),
+            activation: 'elu',
+          }),
+        ];
+      },
+    ],
+  ];
+  for (const [name, f] of cases) {
+    it(name, async () => {
+      const cpu = await on('cpu', () => tf.tidy(f));
+      const offloaded = await on(CPU_XNNPACK, () => tf.tidy(f));
+      expect(offloaded.length).toBe(cpu.length);
+      const finite = (a: Float32Array) => a.map((v) => (Number.isNaN(v) ? 0 : v));
+      for (let i = 0; i < cpu.length; i++) {
+        // NaN where cpu has NaN (wasm's fused ReLU would give 0), values within XNNPACK's rounding.
+        expect(Array.from(offloaded[i]!, Number.isNaN)).toEqual(Array.from(cpu[i]!, Number.isNaN));
+        expectClose(finite(offloaded[i]!), finite(cpu[i]!), {
+          atol: 1e-5 * Math.max(1, ...Array.from(finite(cpu[i]!), Math.abs)),
+        });
+      }
+    });
+  }
 });
 
 describe('cpu-xnnpack layout and broadcast kernels against cpu', () => {
@@ -256,6 +334,14 @@ describe('training on cpu-xnnpack', () => {
 
   it("gives cpu's losses and weights over three SGD steps, leaving nothing behind", async () => {
     await expectSameAsCpu(trainSmallModel, 1e-5);
+  });
+});
+
+describe('cpu-xnnpack registration', () => {
+  it('makes the backend that was active before active again, and shares concurrent calls', async () => {
+    await tf.setBackend('cpu');
+    await Promise.all([registerCpuXnnpackBackend({ threads: 2 }), registerCpuXnnpackBackend({ threads: 2 })]);
+    expect(tf.getBackend()).toBe('cpu');
   });
 });
 

@@ -2,24 +2,26 @@
  * 'cpu-xnnpack': tfjs's cpu backend (tensors in JS memory, bounded by the machine's RAM) whose matrix
  * products and convolutions, forward and backward, run on the wasm backend's XNNPACK. It trains
  * models whose state or activations do not fit the 4 GiB wasm32 heap (ViT-L, the paper's 448×576
- * step) at close to wasm's speed for the heavy kernels; element-wise kernels run as cpu's JS loops.
+ * step) at close to wasm's speed for the heavy kernels; unary element-wise kernels run as cpu's JS loops.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { registerCpuTrainingKernels } from '../cpu/conv2d-backprop-filter.js';
 import { type WasmBackendOptions, registerWasmBackend } from '../wasm/wasm-backend.js';
+import { unfusedKernel } from './fused.js';
 import { offloadToWasm } from './offload.js';
 
 export const CPU_XNNPACK = 'cpu-xnnpack';
 
 /**
  * Kernels run on the wasm heap. Matrix products and convolutions (forward and backward, with cvm's
- * training kernels, `registerWasmTrainingKernels`) beat cpu's JS loops by 10–30×; slicing,
- * transposes, padding, tiling, broadcast arithmetic and reductions by enough to pay for the copies
- * (cpu indexes every element of a strided or broadcast operand). Measured on one training step of
- * the default small CvM model at 64×96 (2 threads): 3.36 s with the first group alone, 1.21 s with
- * both, against 1.01 s on wasm. The rest (element-wise maths, gathers, the fused cost volume) runs
- * as cpu's kernels.
+ * training kernels, `registerWasmTrainingKernels`; the fused ones as the product on the heap, then
+ * the bias and activation) beat cpu's JS loops by 10–30×; slicing, transposes, padding, tiling,
+ * broadcast arithmetic and reductions by enough to pay for the copies (cpu indexes every element of
+ * a strided or broadcast operand). Measured on one training step of the default small CvM model at
+ * 64×96 (2 threads): 3.36 s with the first group alone, 1.21 s with both, against 1.01 s on wasm. The
+ * rest (unary maths, gathers, the fused cost volume) runs as cpu's kernels, and so does any call
+ * `heapCanRun` turns down (not float32, empty, rank above 6, operands over 3 GiB).
  */
 export const OFFLOADED_KERNELS: readonly string[] = [
   tf.BatchMatMul,
@@ -54,29 +56,56 @@ function wasmBackend(): BackendWasm {
   return heapBackend;
 }
 
-/**
- * Gives 'cpu-xnnpack' every kernel registered for 'cpu' at this moment (tfjs's and those of packages
- * imported so far, such as cvm's cost volume and grid sampling), with {@link OFFLOADED_KERNELS} on
- * XNNPACK. Runs when the backend is created; call it again after importing a package that registers
- * more cpu kernels later.
- */
-export function syncCpuXnnpackKernels(): void {
-  for (const config of tf.getKernelsForBackend('cpu')) {
-    if (tf.getKernel(config.kernelName, CPU_XNNPACK)) continue;
-    const kernelFunc = OFFLOADED_KERNELS.includes(config.kernelName)
-      ? offloadToWasm(config.kernelName, wasmBackend, config.kernelFunc)
-      : config.kernelFunc;
-    tf.registerKernel({ ...config, backendName: CPU_XNNPACK, kernelFunc });
+/** The cpu kernel function each cpu-xnnpack kernel was made from (to refresh replaced ones). */
+const copiedFrom = new Map<string, tf.KernelFunc>();
+
+/** cpu-xnnpack's kernel for one of cpu's. */
+function kernelFor(config: tf.KernelConfig): tf.KernelFunc {
+  switch (config.kernelName) {
+    case tf._FusedMatMul:
+      return unfusedKernel(CPU_XNNPACK, tf.BatchMatMul, ['a', 'b'], config.kernelFunc);
+    case tf.FusedConv2D:
+      return unfusedKernel(CPU_XNNPACK, tf.Conv2D, ['x', 'filter'], config.kernelFunc);
+    default:
+      return OFFLOADED_KERNELS.includes(config.kernelName)
+        ? offloadToWasm(config.kernelName, wasmBackend, config.kernelFunc)
+        : config.kernelFunc;
   }
 }
 
 /**
+ * Gives 'cpu-xnnpack' every kernel registered for 'cpu' at this moment (tfjs's and those of packages
+ * imported so far, such as cvm's cost volume and grid sampling), with {@link OFFLOADED_KERNELS} on
+ * XNNPACK; a cpu kernel replaced since the last call is taken again. Runs when the backend is
+ * created; call it again after importing a package that registers cpu kernels later.
+ */
+export function syncCpuXnnpackKernels(): void {
+  for (const config of tf.getKernelsForBackend('cpu')) {
+    if (copiedFrom.get(config.kernelName) === config.kernelFunc) continue;
+    if (tf.getKernel(config.kernelName, CPU_XNNPACK)) tf.unregisterKernel(config.kernelName, CPU_XNNPACK);
+    tf.registerKernel({ ...config, backendName: CPU_XNNPACK, kernelFunc: kernelFor(config) });
+    copiedFrom.set(config.kernelName, config.kernelFunc);
+  }
+}
+
+/** The registration in progress, shared by concurrent callers (two wasm inits would cancel one). */
+let registering: Promise<void> | undefined;
+
+/**
  * Registers the 'cpu-xnnpack' backend (tfjs-backend-cpu and tfjs-backend-wasm must be installed):
  * brings up the wasm backend (`registerWasmBackend`, with `options`) once so that its kernels are
- * bound, then restores the backend that was active. Select it with `tf.setBackend('cpu-xnnpack')` or
- * `selectBackend(['cpu-xnnpack'])`. Idempotent.
+ * bound, then makes the backend that was active before active again (with none before, wasm stays
+ * active). Select it with `tf.setBackend('cpu-xnnpack')` or `selectBackend(['cpu-xnnpack'])`.
+ * Idempotent; concurrent calls share one registration.
  */
-export async function registerCpuXnnpackBackend(options: WasmBackendOptions = {}): Promise<void> {
+export function registerCpuXnnpackBackend(options: WasmBackendOptions = {}): Promise<void> {
+  registering ??= register(options).finally(() => {
+    registering = undefined;
+  });
+  return registering;
+}
+
+async function register(options: WasmBackendOptions): Promise<void> {
   const { MathBackendCPU } = await import('@tensorflow/tfjs-backend-cpu');
   registerCpuTrainingKernels();
   await registerWasmBackend(options);

@@ -11,6 +11,31 @@ import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 export interface HostBackend {
   readSync(dataId: tf.DataId): tf.backend_util.BackendValues;
   makeTensorInfo(shape: number[], dtype: tf.DataType, values?: tf.backend_util.BackendValues): tf.TensorInfo;
+  disposeIntermediateTensorInfo(info: tf.TensorInfo): void;
+}
+
+/** XNNPACK's largest rank: above it wasm's arithmetic and padding return unwritten buffers. */
+const MAX_RANK = 6;
+
+/**
+ * Operand bytes above which a call stays on the host: the heap's growth is capped at 4 GiB and a
+ * failed allocation there is not reported to JS.
+ */
+const MAX_HEAP_OPERAND_BYTES = 3 * 2 ** 30;
+
+/**
+ * Whether wasm's kernel computes what cpu's does for these inputs. Only float32 (wasm's products and
+ * convolutions take nothing else); no empty tensor (wasm's reductions leave their output unwritten);
+ * no rank above XNNPACK's; operands that fit the heap beside what it holds.
+ */
+export function heapCanRun(inputs: readonly tf.TensorInfo[]): boolean {
+  let bytes = 0;
+  for (const t of inputs) {
+    const size = tf.util.sizeFromShape(t.shape);
+    if (t.dtype !== 'float32' || size === 0 || t.shape.length > MAX_RANK) return false;
+    bytes += 4 * size;
+  }
+  return bytes <= MAX_HEAP_OPERAND_BYTES;
 }
 
 /**
@@ -22,13 +47,24 @@ function float32Values(host: HostBackend, t: tf.TensorInfo): Float32Array {
   return values instanceof Float32Array ? values : Float32Array.from(values);
 }
 
+/** Throws when the heap could not allocate `info`'s buffer (emscripten's malloc then returns 0). */
+function checkAllocated(heap: BackendWasm, info: tf.TensorInfo, kernelName: string): void {
+  if (tf.util.sizeFromShape(info.shape) > 0 && heap.getMemoryOffset(info.dataId) === 0)
+    throw new Error(
+      `cpu-xnnpack: the wasm heap could not allocate ${kernelName}'s [${info.shape}] ${info.dtype} buffer`,
+    );
+}
+
 type KernelArgs = { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: tf.NamedAttrMap };
+
+/** Kernels whose wasm kernel threw once (said once per kernel, then cpu's kernel runs silently). */
+const warned = new Set<string>();
 
 /**
  * A kernel function for the host backend that runs `kernelName`'s wasm kernel on the wasm backend
  * `wasm()` returns (looked up per call, so that a removed wasm backend gives a clear error). The
- * host's own kernel `fallback` runs instead when an input is not float32 (wasm's products and
- * convolutions take nothing else) and when wasm's kernel refuses the call.
+ * host's own kernel `fallback` runs instead when `heapCanRun` says no, and when wasm's kernel throws
+ * (a case it does not take; cpu's kernel then gives its own error if the input itself is wrong).
  */
 export function offloadToWasm(
   kernelName: string,
@@ -37,7 +73,7 @@ export function offloadToWasm(
 ): tf.KernelFunc {
   return ((args: KernelArgs) => {
     const inputs = Object.entries(args.inputs).filter((e): e is [string, tf.TensorInfo] => e[1] != null);
-    if (!inputs.every(([, t]) => t.dtype === 'float32')) return fallback(args as never);
+    if (!heapCanRun(inputs.map(([, t]) => t))) return fallback(args as never);
     const kernel = tf.getKernel(kernelName, 'wasm');
     if (!kernel) throw new Error(`cpu-xnnpack: kernel '${kernelName}' is not registered for wasm`);
     const heap = wasm();
@@ -51,6 +87,7 @@ export function offloadToWasm(
         const dataId = heap.write(float32Values(host, t), t.shape, t.dtype);
         const info = { dataId, shape: t.shape, dtype: t.dtype };
         onHeap.push(info);
+        checkAllocated(heap, info, kernelName);
         heapInputs[name] = info;
       }
       let result: tf.TensorInfo | tf.TensorInfo[];
@@ -60,12 +97,17 @@ export function offloadToWasm(
           backend: heap,
           attrs: args.attrs ?? {},
         });
-      } catch {
-        // A case wasm's kernel does not take (a rank, an attribute): cpu's kernel is the reference,
-        // and throws its own error when the input itself is wrong.
+      } catch (err) {
+        if (!warned.has(kernelName)) {
+          warned.add(kernelName);
+          console.warn(
+            `cpu-xnnpack: wasm's ${kernelName} refused a call (${(err as Error).message}); cpu's kernel runs it`,
+          );
+        }
         return fallback(args as never);
       }
       outputs.push(...(Array.isArray(result) ? result : [result]));
+      for (const o of outputs) checkAllocated(heap, o, kernelName);
       const back = outputs.map((o) => host.makeTensorInfo(o.shape, o.dtype, heap.readSync(o.dataId)));
       return Array.isArray(result) ? back : back[0]!;
     } finally {
