@@ -11,53 +11,11 @@ import {
   syncCpuXnnpackKernels,
 } from '../src/index.js';
 import type { HostBackend } from '../src/cpu-xnnpack/offload.js';
+import { expectSameAsCpu, on, valueAndGrads } from './compare-backends.js';
 import { CONV_CASES } from './conv-cases.js';
+import { trainSmallNetwork } from './small-network.js';
 
 const heap = () => tf.engine().registry.wasm as BackendWasm;
-
-/**
- * Runs `f` on a backend and returns its outputs as plain arrays; asserts that it leaves no tensor
- * behind, and on cpu-xnnpack no buffer on the wasm heap either.
- */
-async function on(backend: string, f: () => tf.Tensor[]): Promise<Float32Array[]> {
-  await tf.setBackend(backend);
-  const before = tf.memory().numTensors;
-  const heapBefore = heap().numDataIds();
-  const outs = f();
-  const values = await Promise.all(outs.map(async (t) => (await t.data()) as Float32Array));
-  tf.dispose(outs);
-  expect(tf.memory().numTensors).toBe(before);
-  expect(heap().numDataIds()).toBe(heapBefore);
-  return values;
-}
-
-/** Value and gradients of sum(op(x, w) · r) from seeded inputs. */
-function valueAndGrads(
-  op: (x: tf.Tensor, w: tf.Tensor) => tf.Tensor,
-  xShape: number[],
-  wShape: number[],
-  seed: number,
-): () => tf.Tensor[] {
-  return () =>
-    tf.tidy(() => {
-      const x = seededUniform(xShape, seed);
-      const w = seededUniform(wShape, seed + 1);
-      const y = op(x, w);
-      const r = seededUniform(y.shape, seed + 2);
-      const g = tf.grads((a: tf.Tensor, b: tf.Tensor) => tf.sum(tf.mul(op(a, b), r)));
-      return [y, ...g([x, w])];
-    });
-}
-
-async function expectSameAsCpu(f: () => tf.Tensor[], atol = 2e-5): Promise<void> {
-  const cpu = await on('cpu', f);
-  const offloaded = await on(CPU_XNNPACK, f);
-  expect(offloaded.length).toBe(cpu.length);
-  for (let i = 0; i < cpu.length; i++) {
-    const scale = Math.max(1, ...Array.from(cpu[i]!, Math.abs));
-    expectClose(offloaded[i]!, cpu[i]!, { atol: atol * scale });
-  }
-}
 
 beforeAll(async () => {
   tf.env().set('IS_TEST', true); // the engine then checks each kernel for leaked intermediates
@@ -130,7 +88,7 @@ describe('cpu-xnnpack kernels against cpu', () => {
   for (const [i, c] of CONV_CASES.entries()) {
     it(`conv2d value and gradients: x ${c.x}, k ${c.k}, stride ${c.s}, pad ${c.pad}`, async () => {
       const op = (x: tf.Tensor, w: tf.Tensor) => tf.conv2d(x as tf.Tensor4D, w as tf.Tensor4D, c.s, c.pad);
-      await expectSameAsCpu(valueAndGrads(op, c.x, [...c.k, c.x[3]!, c.co], 10 * i));
+      await expectSameAsCpu(CPU_XNNPACK, valueAndGrads(op, c.x, [...c.k, c.x[3]!, c.co], 10 * i));
     });
   }
 
@@ -143,12 +101,12 @@ describe('cpu-xnnpack kernels against cpu', () => {
   for (const [i, c] of matMuls.entries()) {
     it(`matMul value and gradients: a ${c.a}${c.ta ? 'ᵀ' : ''}, b ${c.b}${c.tb ? 'ᵀ' : ''}`, async () => {
       const op = (a: tf.Tensor, b: tf.Tensor) => tf.matMul(a, b, c.ta, c.tb);
-      await expectSameAsCpu(valueAndGrads(op, c.a, c.b, 100 + 10 * i));
+      await expectSameAsCpu(CPU_XNNPACK, valueAndGrads(op, c.a, c.b, 100 + 10 * i));
     });
   }
 
   it('fused matMul and conv with bias and relu, and a depthwise conv', async () => {
-    await expectSameAsCpu(() =>
+    await expectSameAsCpu(CPU_XNNPACK, () =>
       tf.tidy(() => {
         const a = seededUniform([6, 8], 1);
         const b = seededUniform([8, 5], 2);
@@ -297,43 +255,24 @@ describe('cpu-xnnpack layout and broadcast kernels against cpu', () => {
   ];
   for (const [name, f] of cases) {
     it(name, async () => {
-      await expectSameAsCpu(() => tf.tidy(f), 1e-6);
+      await expectSameAsCpu(CPU_XNNPACK, () => tf.tidy(f), 1e-6);
     });
   }
 });
 
 describe('training on cpu-xnnpack', () => {
-  /** Three SGD steps of conv → ReLU → strided conv → layer norm → dense → softmax; losses and weights. */
-  function trainSmallModel(): tf.Tensor[] {
-    const shapes = [[3, 3, 8, 16], [3, 3, 16, 24], [24], [6 * 8 * 24, 10]];
-    const vars = shapes.map((shape, i) =>
-      tf.tidy(() => tf.variable(seededUniform(shape, 21 + i), true, `xnn-small${i}`)),
-    );
-    const [w1, w2, gamma, dense] = vars as [tf.Variable, tf.Variable, tf.Variable, tf.Variable];
-    const x = seededUniform([2, 12, 16, 8], 25);
-    const target = tf.tidy(() => tf.softmax(seededUniform([2, 10], 26)));
-    const loss = () =>
-      tf.tidy(() => {
-        let h = tf.relu(tf.conv2d(x as tf.Tensor4D, w1 as tf.Tensor4D, 1, 'same'));
-        h = tf.conv2d(h, w2 as tf.Tensor4D, 2, 'same');
-        const { mean, variance } = tf.moments(h, -1, true);
-        h = tf.mul(tf.mul(tf.sub(h, mean), tf.rsqrt(tf.add(variance, 1e-5))), gamma);
-        const p = tf.softmax(tf.matMul(tf.reshape(h, [2, -1]), dense));
-        return tf.mean(tf.square(tf.sub(p, target))) as tf.Scalar;
-      });
+  it("gives cpu's losses and weights over three SGD steps, leaving nothing behind", async () => {
     // SGD: an update proportional to the gradient shows its errors as they are (Adam's
     // normalisation would amplify the float differences of the smallest gradients).
-    const optimizer = tf.train.sgd(0.5);
-    const losses: tf.Tensor[] = [];
-    for (let i = 0; i < 3; i++) losses.push(optimizer.minimize(loss, true, vars)!);
-    const out = [tf.stack(losses), ...vars.map((v) => v.clone())];
-    optimizer.dispose();
-    tf.dispose([...vars, ...losses, x, target]);
-    return out;
-  }
-
-  it("gives cpu's losses and weights over three SGD steps, leaving nothing behind", async () => {
-    await expectSameAsCpu(trainSmallModel, 1e-5);
+    await tf.setBackend('cpu');
+    const cpu = await trainSmallNetwork(() => tf.train.sgd(0.5));
+    await tf.setBackend(CPU_XNNPACK);
+    const heapBefore = heap().numDataIds();
+    const offloaded = await trainSmallNetwork(() => tf.train.sgd(0.5));
+    expect(heap().numDataIds()).toBe(heapBefore);
+    for (let i = 0; i < cpu.length; i++) {
+      expectClose(offloaded[i]!, cpu[i]!, { atol: 1e-5 * Math.max(1, ...Array.from(cpu[i]!, Math.abs)) });
+    }
   });
 });
 
