@@ -19,6 +19,7 @@ import { valLoader } from './data.js';
 import { evaluateModel } from './evaluate.js';
 import { buildModel, protocolOf } from './model.js';
 import { predictImages } from './predict.js';
+import { formatRate } from './progress.js';
 import { RUN_FILES, type RunResult, trainRun } from './run.js';
 
 function parse(argv: readonly string[]) {
@@ -144,7 +145,7 @@ async function train(
   console.log('');
   for (const r of rows)
     console.log(
-      `${r.label}: ${r.stepsPerSecond.toFixed(2)} steps/s, ${r.samplesPerSecond.toFixed(1)} samples/s; run directory ${r.runDir}`,
+      `${r.label}: ${formatRate(r.stepsPerSecond)} steps/s, ${formatRate(r.samplesPerSecond)} samples/s; run directory ${r.runDir}`,
     );
   if (baseline) console.log('ΔMTL is measured against the baseline row (same data, steps and seed, no CvM).');
 }
