@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { writeFolderAtomically } from '@cvm/datasets/node';
 import type { MultiTaskModel, Trainer } from '@cvm/mtl-heads';
 import { loadModuleSafetensors, loadSafetensors, moduleToSafetensors, saveSafetensors } from '@cvm/nn';
+import { readFileBytes, writeFileAtomic } from '@cvm/nn/node';
 import * as tf from '@tensorflow/tfjs-core';
 import type { TrainConfig } from './config.js';
 
@@ -73,8 +74,9 @@ export async function saveCheckpoint(
     tf.dispose(Object.values(optState));
   }
   const write = async (dir: string) => {
-    writeFileSync(join(dir, CHECKPOINT_FILES.weights), weights);
-    writeFileSync(join(dir, CHECKPOINT_FILES.optimizer), optimizer);
+    // In chunks: ViT-L's AdamW moments (2.88 GB) exceed what one Node write call takes.
+    await writeFileAtomic(join(dir, CHECKPOINT_FILES.weights), weights);
+    await writeFileAtomic(join(dir, CHECKPOINT_FILES.optimizer), optimizer);
     writeFileSync(join(dir, CHECKPOINT_FILES.state), `${JSON.stringify(state, null, 2)}\n`);
     writeFileSync(join(dir, CHECKPOINT_FILES.config), `${JSON.stringify(config, null, 2)}\n`);
   };
@@ -120,7 +122,7 @@ export async function loadCheckpointInto(
   if (!existsSync(weightsPath))
     throw new Error(`checkpoint '${dir}' is incomplete: no ${CHECKPOINT_FILES.weights}`);
   let tensors: Record<string, tf.Tensor>;
-  const bytes = readFileSync(weightsPath);
+  const bytes = await readFileBytes(weightsPath);
   try {
     tensors = loadSafetensors(bytes);
   } catch (e) {
@@ -138,7 +140,7 @@ export async function loadCheckpointInto(
     const optPath = join(dir, CHECKPOINT_FILES.optimizer);
     let opt: Record<string, tf.Tensor>;
     try {
-      opt = loadSafetensors(readFileSync(optPath));
+      opt = loadSafetensors(await readFileBytes(optPath));
     } catch (e) {
       throw new Error(
         `checkpoint '${dir}' is corrupted: ${CHECKPOINT_FILES.optimizer}: ${(e as Error).message}`,

@@ -2,9 +2,9 @@ import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
-import { type BackendName, selectBackend } from '@cvm/backend';
 import { formatTable, type TableRow } from '@cvm/metrics';
 import { parseAblationRows, runAblation } from './ablation.js';
+import { activateBackend } from './backend.js';
 import { listCheckpoints, loadCheckpointInto, readCheckpointMeta } from './checkpoint.js';
 import {
   configFilePreset,
@@ -19,6 +19,7 @@ import { valLoader } from './data.js';
 import { evaluateModel } from './evaluate.js';
 import { buildModel, protocolOf } from './model.js';
 import { predictImages } from './predict.js';
+import { formatRate } from './progress.js';
 import { RUN_FILES, type RunResult, trainRun } from './run.js';
 
 function parse(argv: readonly string[]) {
@@ -51,17 +52,6 @@ function parse(argv: readonly string[]) {
     if (typeof raw === 'string') (flags as Record<string, unknown>)[o.key] = o.parse(raw, o.flag);
   }
   return { values: values as Record<string, string | boolean | undefined>, positionals, flags };
-}
-
-/** Activates the configured backend (or the fastest available) and says which and why. */
-async function activateBackend(name: string): Promise<string> {
-  // `auto` is @cvm/backend's default order: tfjs-node, WebGPU on a real GPU (a software adapter such as
-  // SwiftShader is skipped: slower than wasm), threaded wasm, cpu.
-  const choice = await selectBackend(name === 'auto' ? undefined : [name as BackendName]);
-  console.log(
-    `backend: ${choice.name} (${name === 'auto' ? `auto: ${choice.why}` : 'asked for with --backend'})`,
-  );
-  return choice.name;
 }
 
 function row(r: RunResult | { label: string; scores: Record<string, number>; deltaMtl?: number }): TableRow {
@@ -155,7 +145,7 @@ async function train(
   console.log('');
   for (const r of rows)
     console.log(
-      `${r.label}: ${r.stepsPerSecond.toFixed(2)} steps/s, ${r.samplesPerSecond.toFixed(1)} samples/s; run directory ${r.runDir}`,
+      `${r.label}: ${formatRate(r.stepsPerSecond)} steps/s, ${formatRate(r.samplesPerSecond)} samples/s; run directory ${r.runDir}`,
     );
   if (baseline) console.log('ΔMTL is measured against the baseline row (same data, steps and seed, no CvM).');
 }

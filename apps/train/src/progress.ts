@@ -15,6 +15,11 @@ function formatLosses(losses: Record<string, number>): string {
     .join(' ');
 }
 
+/** A rate with one decimal, or three significant digits below 1 (a paper-size step takes minutes). */
+export function formatRate(perSecond: number): string {
+  return perSecond >= 1 || perSecond === 0 ? perSecond.toFixed(1) : perSecond.toPrecision(3);
+}
+
 function formatSeconds(s: number): string {
   if (!Number.isFinite(s)) return '?';
   const m = Math.floor(s / 60);
@@ -52,7 +57,7 @@ export class Progress {
 
   update(u: ProgressUpdate): void {
     const payload = {
-      sps: u.samplesPerSecond.toFixed(1),
+      sps: formatRate(u.samplesPerSecond),
       lr: u.lr.toExponential(2),
       losses: formatLosses(u.losses),
     };

@@ -7,10 +7,11 @@ import { splitMultiViewBatch } from '@cvm/cvm-module';
 import type { Batch, DataLoader } from '@cvm/datasets/node';
 import { batchToTensors, disposeBatchTensors } from '@cvm/datasets/tfjs';
 import { deltaMtl, type TaskScores } from '@cvm/metrics';
-import { Trainer } from '@cvm/mtl-heads';
+import { Trainer, trainingStateBytes } from '@cvm/mtl-heads';
 import { writeFileAtomic } from '@cvm/nn/node';
 import * as tf from '@tensorflow/tfjs-core';
 import { writeArtifacts } from './artifacts.js';
+import { fitBackendToModel } from './backend.js';
 import {
   type CheckpointState,
   listCheckpoints,
@@ -73,6 +74,22 @@ async function openLoaders(config: TrainConfig): Promise<{ train: DataLoader; va
 }
 
 /**
+ * A run's steps and samples per second: over the steps after the first (whose time includes warm-up:
+ * kernel setup, first allocations), or over the first when the run trained only one.
+ */
+export function runThroughput(
+  timed: { steps: number; seconds: number; firstStepSeconds: number },
+  batch: number,
+): { stepsPerSecond: number; samplesPerSecond: number } {
+  const [steps, seconds] =
+    timed.steps > 0
+      ? [timed.steps, timed.seconds]
+      : [timed.firstStepSeconds > 0 ? 1 : 0, timed.firstStepSeconds];
+  const perSecond = steps / Math.max(seconds, 1e-9);
+  return { stepsPerSecond: perSecond, samplesPerSecond: perSecond * batch };
+}
+
+/**
  * Trains one model as `config` says, evaluating every `evalEvery` steps and at the end, writing the run
  * directory (config, checkpoints, metrics.jsonl, plots, prediction images, report.html).
  */
@@ -88,6 +105,7 @@ export async function trainRun(config: TrainConfig, options: RunOptions): Promis
   const model = await buildModel(config);
   let trainer: Trainer;
   try {
+    await fitBackendToModel(config.backend, trainingStateBytes(model).bytes);
     // Refuses up front a model whose training state cannot fit the backend (wasm32's 4 GiB).
     trainer = new Trainer(model, {
       lr: config.lr,
@@ -130,6 +148,7 @@ export async function trainRun(config: TrainConfig, options: RunOptions): Promis
     const progress = new Progress(options.label, step, config.steps, config.logEvery);
     let trainedSteps = 0;
     let trainedSeconds = 0;
+    let firstStepSeconds = 0;
     let last = performance.now();
 
     const evaluateNow = async (): Promise<ValRecord> => {
@@ -184,7 +203,7 @@ export async function trainRun(config: TrainConfig, options: RunOptions): Promis
         if (step > (start?.step ?? 0) + 1) {
           trainedSteps++;
           trainedSeconds += seconds;
-        }
+        } else firstStepSeconds = seconds;
         const samplesPerSecond = batch.size / seconds;
         appendMetrics(metricsPath, {
           kind: 'train',
@@ -257,8 +276,7 @@ export async function trainRun(config: TrainConfig, options: RunOptions): Promis
       step,
       scores: record.scores,
       deltaMtl: record.deltaMtl,
-      stepsPerSecond: trainedSteps / Math.max(trainedSeconds, 1e-9),
-      samplesPerSecond: (trainedSteps * config.batch) / Math.max(trainedSeconds, 1e-9),
+      ...runThroughput({ steps: trainedSteps, seconds: trainedSeconds, firstStepSeconds }, config.batch),
     };
   } finally {
     await train.close();

@@ -1,19 +1,29 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { registerCpuTrainingKernels } from './cpu/conv2d-backprop-filter.js';
+import { registerCpuXnnpackBackend } from './cpu-xnnpack/cpu-xnnpack-backend.js';
 import { initNodeWebGPU } from './node-webgpu.js';
 import { registerWasmBackend, wasmThreadsCount } from './wasm/wasm-backend.js';
 import { registerWebGPUKernelFixes } from './webgpu/add-n.js';
 import { describeAdapter } from './webgpu-adapter.js';
 
 /** Backends cvm knows how to bring up, in the names tfjs registers them under. */
-export type BackendName = 'tensorflow' | 'webgpu' | 'webgl' | 'wasm' | 'cpu';
+export type BackendName = 'tensorflow' | 'webgpu' | 'webgl' | 'wasm' | 'cpu-xnnpack' | 'cpu';
 
 /** Every name `selectBackend` accepts. */
-export const KNOWN_BACKENDS: readonly BackendName[] = ['tensorflow', 'webgpu', 'webgl', 'wasm', 'cpu'];
+export const KNOWN_BACKENDS: readonly BackendName[] = [
+  'tensorflow',
+  'webgpu',
+  'webgl',
+  'wasm',
+  'cpu-xnnpack',
+  'cpu',
+];
 
 /**
  * The order used when none is given: native TensorFlow (tfjs-node / tfjs-node-gpu) when installed,
  * WebGPU on a real GPU only, tfjs-backend-wasm (XNNPACK, SIMD, threads), then the pure-JS cpu backend.
+ * 'cpu-xnnpack' (cpu's tensors, XNNPACK's products and convolutions) is chosen by name, for models
+ * that do not fit wasm's 4 GiB heap.
  */
 export const DEFAULT_BACKEND_ORDER: readonly BackendName[] = ['tensorflow', 'webgpu', 'wasm', 'cpu'];
 
@@ -83,6 +93,14 @@ async function register(
     } catch (err) {
       return `wasm backend unavailable: ${errorMessage(err)}`;
     }
+  }
+  if (name === 'cpu-xnnpack') {
+    try {
+      await registerCpuXnnpackBackend(options.threads > 0 ? { threads: options.threads } : {});
+    } catch (err) {
+      return `cpu-xnnpack unavailable: ${errorMessage(err)}`;
+    }
+    return undefined;
   }
   if (name === 'cpu') {
     const failure = tf.findBackendFactory('cpu')
@@ -170,6 +188,8 @@ async function describe(name: BackendName, options: { threads: number }): Promis
     }
     case 'webgl':
       return 'WebGL';
+    case 'cpu-xnnpack':
+      return `tensors in JS memory, matrix products and convolutions on XNNPACK (${await wasmThreadsCount()} thread(s))`;
     case 'cpu':
       return 'the pure-JS cpu backend';
   }

@@ -27,7 +27,7 @@ describe('selectBackend', () => {
 
   it('rejects unknown names, listing the known ones', async () => {
     await expect(selectBackend(['cuda' as BackendName])).rejects.toThrow(
-      "selectBackend: unknown backend 'cuda'; known backends: tensorflow, webgpu, webgl, wasm, cpu",
+      "selectBackend: unknown backend 'cuda'; known backends: tensorflow, webgpu, webgl, wasm, cpu-xnnpack, cpu",
     );
   });
 

@@ -4,47 +4,9 @@ import { expectClose, seededUniform } from '@cvm/test-utils';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { registerWasmBackend, wasmThreadsCount } from '../src/index.js';
 import { backpropFilterRoute } from '../src/wasm/kernels/conv2d-backprop-filter.js';
+import { expectSameAsCpu, on, valueAndGrads } from './compare-backends.js';
 import { CONV_CASES } from './conv-cases.js';
-
-/** Runs `f` on a backend and returns its outputs as plain arrays (no tensors left behind). */
-async function on(backend: string, f: () => tf.Tensor[]): Promise<Float32Array[]> {
-  await tf.setBackend(backend);
-  const before = tf.memory().numTensors;
-  const outs = f();
-  const values = await Promise.all(outs.map(async (t) => (await t.data()) as Float32Array));
-  tf.dispose(outs);
-  expect(tf.memory().numTensors).toBe(before);
-  return values;
-}
-
-/** Value and gradients of sum(op(x, w) · r), from seeded inputs, with x and w as the arguments. */
-function valueAndGrads(
-  op: (x: tf.Tensor, w: tf.Tensor) => tf.Tensor,
-  xShape: number[],
-  wShape: number[],
-  seed: number,
-  withGrads = true,
-): () => tf.Tensor[] {
-  return () =>
-    tf.tidy(() => {
-      const x = seededUniform(xShape, seed);
-      const w = seededUniform(wShape, seed + 1);
-      const y = op(x, w);
-      if (!withGrads) return [y];
-      const r = seededUniform(y.shape, seed + 2);
-      const g = tf.grads((a: tf.Tensor, b: tf.Tensor) => tf.sum(tf.mul(op(a, b), r)));
-      return [y, ...g([x, w])];
-    });
-}
-
-async function expectSameOnWasmAsCpu(f: () => tf.Tensor[], atol = 2e-5): Promise<void> {
-  const cpu = await on('cpu', f);
-  const wasm = await on('wasm', f);
-  for (let i = 0; i < cpu.length; i++) {
-    const scale = Math.max(1, ...Array.from(cpu[i]!, Math.abs));
-    expectClose(wasm[i]!, cpu[i]!, { atol: atol * scale });
-  }
-}
+import { trainSmallNetwork } from './small-network.js';
 
 beforeAll(async () => {
   tf.env().set('IS_TEST', true); // the engine then checks each kernel for leaked intermediates
@@ -67,7 +29,7 @@ describe('wasm training kernels against cpu', () => {
   for (const [i, c] of CONV_CASES.entries()) {
     it(`conv2d value and gradients: x ${c.x}, k ${c.k}, stride ${c.s}, pad ${c.pad}`, async () => {
       const op = (x: tf.Tensor, w: tf.Tensor) => tf.conv2d(x as tf.Tensor4D, w as tf.Tensor4D, c.s, c.pad);
-      await expectSameOnWasmAsCpu(valueAndGrads(op, c.x, [...c.k, c.x[3]!, c.co], 10 * i));
+      await expectSameAsCpu('wasm', valueAndGrads(op, c.x, [...c.k, c.x[3]!, c.co], 10 * i));
     });
   }
 
@@ -90,7 +52,7 @@ describe('wasm training kernels against cpu', () => {
   for (const [i, c] of matMuls.entries()) {
     it(`matMul value${c.broadcast ? '' : ' and gradients'}: a ${c.a}${c.ta ? 'ᵀ' : ''}, b ${c.b}${c.tb ? 'ᵀ' : ''}`, async () => {
       const op = (a: tf.Tensor, b: tf.Tensor) => tf.matMul(a, b, c.ta, c.tb);
-      await expectSameOnWasmAsCpu(valueAndGrads(op, c.a, c.b, 100 + 10 * i, !c.broadcast));
+      await expectSameAsCpu('wasm', valueAndGrads(op, c.a, c.b, 100 + 10 * i, !c.broadcast));
     });
   }
 });
@@ -143,48 +105,6 @@ async function useWasmThreads(threads: number): Promise<void> {
   expect(await wasmThreadsCount()).toBe(threads);
 }
 
-/**
- * Three Adam steps of a small convolutional network (conv, ReLU, strided conv, a layer norm, a dense
- * layer, softmax) from seeded weights on the active backend; the losses and the final weights.
- */
-async function trainSmallModel(): Promise<Float32Array[]> {
-  const before = tf.memory().numTensors;
-  const shapes = [[3, 3, 16, 16], [3, 3, 16, 24], [24], [6 * 8 * 24, 10]];
-  const vars = shapes.map((shape, i) => {
-    const init = seededUniform(shape, 21 + i);
-    const v = tf.variable(init, true, `small${i}`);
-    init.dispose();
-    return v;
-  });
-  const [w1, w2, gamma, dense] = vars as [tf.Variable, tf.Variable, tf.Variable, tf.Variable];
-  const x = seededUniform([2, 12, 16, 16], 25);
-  const target = tf.tidy(() => tf.softmax(seededUniform([2, 10], 26)));
-  const loss = () =>
-    tf.tidy(() => {
-      let h = tf.relu(tf.conv2d(x as tf.Tensor4D, w1 as tf.Tensor4D, 1, 'same'));
-      h = tf.conv2d(h, w2 as tf.Tensor4D, 2, 'same');
-      const { mean, variance } = tf.moments(h, -1, true);
-      h = tf.mul(tf.mul(tf.sub(h, mean), tf.rsqrt(tf.add(variance, 1e-5))), gamma);
-      const p = tf.softmax(tf.matMul(tf.reshape(h, [2, -1]), dense));
-      return tf.mean(tf.square(tf.sub(p, target))) as tf.Scalar;
-    });
-  const optimizer = tf.train.adam(1e-4);
-  const losses: number[] = [];
-  for (let i = 0; i < 3; i++) {
-    const l = optimizer.minimize(loss, true, vars)!;
-    losses.push((await l.data())[0]!);
-    l.dispose();
-  }
-  const out = [
-    Float32Array.from(losses),
-    ...(await Promise.all(vars.map((v) => v.data() as Promise<Float32Array>))),
-  ];
-  optimizer.dispose();
-  tf.dispose([...vars, x, target]);
-  expect(tf.memory().numTensors).toBe(before);
-  return out;
-}
-
 describe('wasm Identity', () => {
   it('shares the data: a clone outlives its source, and nothing leaks', async () => {
     await tf.setBackend('wasm');
@@ -221,17 +141,17 @@ describe('wasm threads', () => {
 
   it('trains the small model as the cpu backend does', async () => {
     await tf.setBackend('cpu');
-    const cpu = await trainSmallModel();
+    const cpu = await trainSmallNetwork(() => tf.train.adam(1e-4));
     await useWasmThreads(2);
-    const wasm = await trainSmallModel();
+    const wasm = await trainSmallNetwork(() => tf.train.adam(1e-4));
     for (let i = 0; i < cpu.length; i++) expectClose(wasm[i]!, cpu[i]!, { atol: 1e-5 });
   });
 
   it('trains a small model to the same weights with 1 and 2 threads', async () => {
     await useWasmThreads(2);
-    const two = await trainSmallModel();
+    const two = await trainSmallNetwork(() => tf.train.adam(1e-4));
     await useWasmThreads(1);
-    const one = await trainSmallModel();
+    const one = await trainSmallNetwork(() => tf.train.adam(1e-4));
     expect(one[0]![2]).toBeLessThan(one[0]![0]!); // the steps do train
     for (let i = 0; i < one.length; i++) expect(Array.from(two[i]!)).toEqual(Array.from(one[i]!));
   });

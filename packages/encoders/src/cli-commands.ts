@@ -1,8 +1,7 @@
 /// <reference types="node" />
 // The commands of the `cvm-encoders` bin (`inspect`, `convert`); `cli.ts` runs them.
-import { readFile } from 'node:fs/promises';
 import { moduleToSafetensors } from '@cvm/nn';
-import { writeFileAtomic } from '@cvm/nn/node';
+import { readFileBytes, writeFileAtomic } from '@cvm/nn/node';
 import * as tf from '@tensorflow/tfjs-core';
 import { loadCheckpointContents } from './checkpoint/load.js';
 import { readCheckpoint } from './checkpoint/read-checkpoint.js';
@@ -60,7 +59,7 @@ export async function runCli(
     );
   }
   await tf.setBackend('cpu');
-  const contents = readCheckpoint(await readFile(input));
+  const contents = readCheckpoint(await readFileBytes(input));
   const detected = detectEncoder(contents.tensors, parseGrid(option(rest, 'grid')));
   const heads = option(rest, 'heads');
   if (heads) detected.overrides.numHeads = Number(heads);

@@ -25,7 +25,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { type BackendName, selectBackend, wasmThreadsCount } from '@cvm/backend';
+import { type BackendName, cpuXnnpackHeapBytes, selectBackend, wasmThreadsCount } from '@cvm/backend';
 import { activeBackends, wasmHeapBytes } from '@cvm/test-utils/bench';
 import { createEncoder } from '@cvm/encoders';
 // The union package registers the cpu backend and every stock gradient (tfjs-core alone has none).
@@ -95,7 +95,7 @@ interface Row {
   parameters: number;
   /** Trained with activation checkpointing. */
   checkpoint: boolean;
-  /** Peaks of the process (GiB): live tensor bytes, the wasm heap (wasm only), the RSS. */
+  /** Peaks of the process (GiB): live tensor bytes, the wasm heap (wasm, cpu-xnnpack), the RSS. */
   peakTensorGiB?: number;
   wasmHeapGiB?: number;
   maxRssGiB?: number;
@@ -137,7 +137,12 @@ function watchPeakTensorBytes(): () => number {
 function memoryPeaks(backend: string, peakTensorBytes: () => number) {
   return {
     peakTensorGiB: peakTensorBytes() / GiB,
-    wasmHeapGiB: backend === 'wasm' ? wasmHeapBytes(tf.backend()) / GiB : undefined,
+    wasmHeapGiB:
+      backend === 'wasm'
+        ? wasmHeapBytes(tf.backend()) / GiB
+        : backend === 'cpu-xnnpack'
+          ? cpuXnnpackHeapBytes() / GiB
+          : undefined,
     // resourceUsage's maxRSS is in KiB.
     maxRssGiB: process.resourceUsage().maxRSS / 2 ** 20,
   };
@@ -319,7 +324,7 @@ interface TorchResult {
   peakRssGiB: number;
 }
 
-/** PyTorch's step on `threads` threads (the wasm backend's count, when it ran; else torch's default). */
+/** PyTorch's step on `threads` threads (XNNPACK's count when wasm or cpu-xnnpack ran; else torch's default). */
 function torchStep(
   h: number,
   w: number,
@@ -366,7 +371,7 @@ async function main(): Promise<void> {
   );
   let tfjsThreads: number | undefined;
   for await (const backend of activeBackends<BackendName>(backends, (b) => selectBackend([b]), log)) {
-    if (backend === 'wasm') tfjsThreads = await wasmThreadsCount();
+    if (backend === 'wasm' || backend === 'cpu-xnnpack') tfjsThreads = await wasmThreadsCount();
     rows.push(
       await timeStep(
         backend,

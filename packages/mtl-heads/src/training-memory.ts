@@ -41,7 +41,8 @@ export function checkTrainingStateFits(model: Module, backend: string = tf.getBa
     `Trainer: a training step of this model needs ${gib(bytes)} before any activation ` +
       `(${gib(weightBytes)} of weights + ${(trainable / 1e6).toFixed(1)} M trainable parameters × 12 B ` +
       `for gradients and AdamW's m and v), more than the 4 GiB wasm32 heap of the wasm backend can ever hold. ` +
-      "Run it on a backend without that limit: cpu (tensors in JS memory, bounded by the machine's RAM; slow), " +
-      'tfjs-node, or WebGPU on a device with the memory; or train fewer parameters (freeze the encoder, LoRA).',
+      "Run it on a backend without that limit: 'cpu-xnnpack' (@cvm/backend: tensors in JS memory, bounded by " +
+      "the machine's RAM, with XNNPACK's matrix products and convolutions), tfjs-node, or WebGPU on a device " +
+      'with the memory; or train fewer parameters (freeze the encoder, LoRA).',
   );
 }

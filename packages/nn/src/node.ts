@@ -1,7 +1,7 @@
 /// <reference types="node" />
 // Node-only entry (`@cvm/nn/node`): file helpers around the in-memory safetensors reader/writer.
 import { randomBytes } from 'node:crypto';
-import { open, readFile, rename, unlink } from 'node:fs/promises';
+import { open, rename, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import type * as tf from '@tensorflow/tfjs-core';
 import type { Module } from './module.js';
@@ -25,7 +25,7 @@ import {
  * const tensors = await loadSafetensorsFile('weights.safetensors');
  */
 export async function loadSafetensorsFile(path: string): Promise<Record<string, tf.Tensor>> {
-  const bytes = await readFile(path);
+  const bytes = await readFileBytes(path);
   try {
     return loadSafetensors(bytes);
   } catch (e) {
@@ -35,7 +35,7 @@ export async function loadSafetensorsFile(path: string): Promise<Record<string, 
 
 /** Reads a safetensors file into host arrays plus metadata (see `readSafetensors`). */
 export async function readSafetensorsFile(path: string): Promise<SafetensorsContents> {
-  const bytes = await readFile(path);
+  const bytes = await readFileBytes(path);
   try {
     return readSafetensors(bytes);
   } catch (e) {
@@ -44,15 +44,56 @@ export async function readSafetensorsFile(path: string): Promise<SafetensorsCont
 }
 
 /**
- * Writes `bytes` to `path` atomically: a temporary file in the same directory, flushed, then renamed
- * over `path`, so readers see the old file or the complete new one, never a partial write.
+ * Bytes per read or write call: Node's file calls take at most 2 GiB − 1 at a time, and a checkpoint
+ * can be larger (ViT-L's AdamW moments are 2.88 GB).
  */
-export async function writeFileAtomic(path: string, bytes: Uint8Array): Promise<void> {
+const IO_CHUNK_BYTES = 2 ** 30;
+
+/**
+ * Reads a whole file of any size (Node's `readFile` stops at 2 GiB), in chunks of `chunkBytes`.
+ * @example const bytes = await readFileBytes('optimizer.safetensors');
+ */
+export async function readFileBytes(path: string, chunkBytes = IO_CHUNK_BYTES): Promise<Uint8Array> {
+  const handle = await open(path, 'r');
+  try {
+    const { size } = await handle.stat();
+    const bytes = new Uint8Array(size);
+    let offset = 0;
+    while (offset < size) {
+      const { bytesRead } = await handle.read(bytes, offset, Math.min(chunkBytes, size - offset), offset);
+      if (bytesRead === 0)
+        throw new Error(`${path}: the file ended at byte ${offset} of ${size} while being read`);
+      offset += bytesRead;
+    }
+    return bytes;
+  } finally {
+    await handle.close();
+  }
+}
+
+/**
+ * Writes `bytes` to `path` atomically: a temporary file in the same directory, written in chunks of
+ * `chunkBytes` (any size), flushed, then renamed over `path`, so readers see the old file or the
+ * complete new one, never a partial write.
+ */
+export async function writeFileAtomic(
+  path: string,
+  bytes: Uint8Array,
+  chunkBytes = IO_CHUNK_BYTES,
+): Promise<void> {
   const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
   let handle: Awaited<ReturnType<typeof open>> | undefined;
   try {
     handle = await open(tmp, 'wx');
-    await handle.writeFile(bytes);
+    for (let offset = 0; offset < bytes.length; ) {
+      const { bytesWritten } = await handle.write(
+        bytes,
+        offset,
+        Math.min(chunkBytes, bytes.length - offset),
+        offset,
+      );
+      offset += bytesWritten;
+    }
     await handle.sync();
     await handle.close();
     handle = undefined;
@@ -92,7 +133,7 @@ export async function loadModuleFile(
   module: Module,
   options: LoadStateDictOptions = {},
 ): Promise<LoadReport> {
-  const bytes = await readFile(path);
+  const bytes = await readFileBytes(path);
   try {
     return loadModuleSafetensors(module, bytes, options);
   } catch (e) {

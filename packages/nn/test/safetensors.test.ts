@@ -16,7 +16,13 @@ import {
   readSafetensors,
   saveSafetensors,
 } from '../src/index.js';
-import { loadSafetensorsFile, readSafetensorsFile, saveSafetensorsFile } from '../src/node.js';
+import {
+  loadSafetensorsFile,
+  readFileBytes,
+  readSafetensorsFile,
+  saveSafetensorsFile,
+  writeFileAtomic,
+} from '../src/node.js';
 import { Fixture, fixtureBytes } from './helpers.js';
 
 let dir: string;
@@ -205,6 +211,21 @@ describe('round trips', () => {
     writeFileSync(bad, before.subarray(0, before.length - 3));
     await expect(readSafetensorsFile(bad)).rejects.toThrow(/bad\.safetensors: safetensors: .*truncated/);
     rmSync(bad);
+  });
+});
+
+describe('files larger than one read or write call', () => {
+  // Node's file calls take at most 2 GiB − 1 bytes (ViT-L's AdamW moments are 2.88 GB): both helpers
+  // loop over chunks; here 1,000-byte chunks over 10,007 bytes (an uneven last chunk) stand in for it.
+  it('writes and reads back every byte in chunks, leaving no temporary file', async () => {
+    const path = join(dir, 'chunked.bin');
+    const bytes = Uint8Array.from({ length: 10_007 }, (_, i) => (i * 31 + 7) & 255);
+    await writeFileAtomic(path, bytes, 1000);
+    expect(readFileSync(path).equals(bytes)).toBe(true);
+    expect(await readFileBytes(path, 1000)).toEqual(bytes);
+    expect(await readFileBytes(path)).toEqual(bytes);
+    expect(readdirSync(dir).filter((f) => f.startsWith('.chunked'))).toEqual([]);
+    rmSync(path);
   });
 });
 
