@@ -5,6 +5,7 @@
  * bias of exactly the output's channels and clamp NaN to 0, so they are not used.
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { callKernelOf } from '../wasm/kernels/call-kernel.js';
 import type { HostBackend } from './offload.js';
 
 type KernelArgs = { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: tf.NamedAttrMap };
@@ -46,26 +47,23 @@ export function unfusedKernel(
   operands: readonly [string, string],
   fallback: tf.KernelFunc,
 ): tf.KernelFunc {
-  const call = (name: string, backend: unknown, inputs: tf.NamedTensorInfoMap, attrs: tf.NamedAttrMap) => {
-    const kernel = tf.getKernel(name, backendName);
-    if (!kernel) throw new Error(`cpu-xnnpack: kernel '${name}' is not registered for ${backendName}`);
-    return kernel.kernelFunc({ inputs, backend: backend as tf.KernelBackend, attrs }) as tf.TensorInfo;
-  };
   return ((args: KernelArgs) => {
     const attrs = (args.attrs ?? {}) as tf.NamedAttrMap & { activation?: string; leakyreluAlpha?: number };
     if (attrs.dataFormat === 'NCHW') return fallback(args as never);
     const { activation = 'linear', leakyreluAlpha, ...productAttrs } = attrs;
     const { bias, preluActivationWeights } = args.inputs;
-    const host = args.backend as HostBackend;
+    const backend = args.backend as tf.KernelBackend;
+    const host = backend as unknown as HostBackend;
     const [first, second] = operands;
-    let out = call(
+    let out = callKernelOf(
+      backendName,
       product,
-      host,
+      backend,
       { [first]: args.inputs[first]!, [second]: args.inputs[second]! },
       productAttrs,
     );
     const then = (name: string, inputs: tf.NamedTensorInfoMap, kernelAttrs: tf.NamedAttrMap) => {
-      const next = call(name, host, inputs, kernelAttrs);
+      const next = callKernelOf(backendName, name, backend, inputs, kernelAttrs);
       host.disposeIntermediateTensorInfo(out);
       out = next;
     };

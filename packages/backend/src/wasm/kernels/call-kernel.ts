@@ -2,18 +2,29 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 
 /**
- * Runs another wasm kernel on TensorInfos, as tfjs's own kernels call each other: no engine
- * bookkeeping, so every intermediate must go back through {@link release}.
+ * Runs `backendName`'s kernel `name` on TensorInfos of `backend`, as tfjs's own kernels call each
+ * other: no engine bookkeeping, so the caller frees every intermediate.
  */
+export function callKernelOf(
+  backendName: string,
+  name: string,
+  backend: tf.KernelBackend,
+  inputs: tf.NamedTensorInfoMap,
+  attrs: tf.NamedAttrMap = {},
+): tf.TensorInfo {
+  const kernel = tf.getKernel(name, backendName);
+  if (!kernel) throw new Error(`Kernel '${name}' is not registered for backend '${backendName}'`);
+  return kernel.kernelFunc({ inputs, backend, attrs }) as tf.TensorInfo;
+}
+
+/** {@link callKernelOf} for wasm; intermediates go back through {@link release}. */
 export function callKernel(
   name: string,
   backend: BackendWasm,
   inputs: tf.NamedTensorInfoMap,
   attrs: tf.NamedAttrMap = {},
 ): tf.TensorInfo {
-  const kernel = tf.getKernel(name, 'wasm');
-  if (!kernel) throw new Error(`Kernel '${name}' is not registered for backend 'wasm'`);
-  return kernel.kernelFunc({ inputs, backend, attrs }) as tf.TensorInfo;
+  return callKernelOf('wasm', name, backend, inputs, attrs);
 }
 
 /** Frees intermediates made by {@link callKernel}. */
