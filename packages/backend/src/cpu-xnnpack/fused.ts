@@ -4,7 +4,7 @@
  * semantics (a bias or PReLU slope that broadcasts, NaN through ReLU). wasm's fused kernels read a
  * bias of exactly the output's channels and clamp NaN to 0, so they are not used.
  */
-import * as tf from '@tensorflow/tfjs-core';
+import type * as tf from '@tensorflow/tfjs-core';
 import { callKernelOf } from '../wasm/kernels/call-kernel.js';
 import type { HostBackend } from './offload.js';
 
