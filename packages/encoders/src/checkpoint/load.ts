@@ -109,9 +109,11 @@ export async function loadCheckpoint(
   options: LoadCheckpointOptions = {},
 ): Promise<CheckpointReport> {
   if (typeof source === 'string') {
-    const fs = 'node:fs/promises';
-    const { readFile } = (await import(/* @vite-ignore */ fs)) as typeof import('node:fs/promises');
-    const bytes = await readFile(source);
+    // @cvm/nn's Node entry reads files of any size (fs.readFile stops at 2 GiB); imported by a name
+    // bundlers do not follow, so browser bundles leave it out.
+    const nodeEntry = '@cvm/nn/node';
+    const { readFileBytes } = (await import(/* @vite-ignore */ nodeEntry)) as typeof import('@cvm/nn/node');
+    const bytes = await readFileBytes(source);
     try {
       return loadCheckpointContents(encoder, readCheckpoint(bytes), options);
     } catch (e) {
